@@ -1,0 +1,45 @@
+"""``lazymed.on_load()``: run a callback when a module really loads."""
+
+from __future__ import annotations
+
+import sys
+
+from ._config import check_module_name
+from ._module import pending
+from ._registry import REGISTRY
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType
+
+
+def on_load(name: str, callback: Callable[[ModuleType], object]) -> None:
+    """Call ``callback(module)`` once ``name`` has really run.
+
+    For a module lazymed manages (lazy or disabled) the callback runs right after its first use
+    executes it, in the thread that triggered the load (never for a disabled module); an
+    exception from it propagates from that access with a note. For a module already loaded it runs
+    now. For any other module it is handed to ``wrapt.register_post_import_hook`` (wrapt is
+    imported only then) and runs when the module is imported. Register callbacks after
+    ``install()``: a name made lazy later would fire wrapt's hook at the import statement.
+    Raises ConfigError for a malformed name and TypeError for a non-callable ``callback``.
+    """
+    check_module_name(name, "lazymed.on_load()")
+    if not callable(callback):
+        raise TypeError(f"on_load callback must be callable, got {callback!r}")
+    module = sys.modules.get(name)
+    with REGISTRY.lock:
+        if module is not None and pending(module) is None:
+            run_now = True
+        elif module is not None or REGISTRY.role_of(name) in ("lazy", "disabled"):
+            REGISTRY.callbacks.setdefault(name, []).append(callback)
+            return
+        else:
+            run_now = False
+    if run_now:
+        callback(module)  # type: ignore[arg-type]
+        return
+    import wrapt  # only for modules lazymed does not manage
+
+    wrapt.register_post_import_hook(callback, name)

@@ -1,0 +1,152 @@
+"""``install()`` and ``uninstall()``, side by side (as pytest keeps its rewrite hook and undo).
+
+Core layer: standard library only. ``import lazymed; lazymed.install()`` must stay within a few
+milliseconds of a bare interpreter start, so nothing here imports typing, logging, re, tomllib
+(on a config-cache hit) or any third-party package.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ._config import Config, env_flag, load_config
+from ._errors import ConfigError, LazymedWarning
+from ._finder import LazyFinder
+from ._module import DisabledModule, LazyModule
+from ._registry import LOADED, REGISTRY, call_site, now, rss_bytes
+
+_bootstrap = sys.modules["_frozen_importlib"]
+_FINDER = LazyFinder()
+
+
+def _disabled_by_env() -> bool:
+    if env_flag("LAZYMED_DISABLE", os.environ):
+        import logging  # the incident path only
+
+        logging.getLogger("lazymed").warning(
+            "LAZYMED_DISABLE is set: lazymed.install() does nothing; every import is eager"
+        )
+        return True
+    return False
+
+
+def install(
+    config: str | os.PathLike[str] | None = None,
+    *,
+    profile: str | None = None,
+    lazy: list[str] | tuple[str, ...] | None = None,
+    critical: list[str] | tuple[str, ...] | None = None,
+    from_import: str | None = None,
+    disabled_modules: list[str] | tuple[str, ...] | None = None,
+) -> None:
+    """Read the configuration and put lazymed's finder first on ``sys.meta_path``.
+
+    ``config`` (else ``$LAZYMED_CONFIG``) names a pyproject.toml; by default the nearest one with
+    a ``[tool.lazymed]`` table, walking up from the ``__main__`` script's directory, then from the
+    working directory. Layers, lowest first: file < profile (``profile`` or
+    ``$LAZYMED_PROFILE``) < ``LAZYMED_*`` environment variables < these keywords.
+
+    Critical modules are imported here, in order. Idempotent for the same configuration.
+    ``LAZYMED_DISABLE=1`` makes this a logged no-op (every import stays eager).
+
+    Raises ConfigError (naming the file and key, profile, variable or keyword) for a bad
+    configuration or for a second ``install()`` with a different one; re-raises the import error
+    of a critical module with a note naming it and the config (nothing stays installed then).
+    Warns (LazymedWarning) for each registered lazy module that was already imported.
+    """
+    if _disabled_by_env():
+        return
+    cfg = load_config(
+        config,
+        profile=profile,
+        overrides={
+            "lazy": lazy,
+            "critical": critical,
+            "from_import": from_import,
+            "disabled_modules": disabled_modules,
+        },
+    )
+    if REGISTRY.installed:
+        if REGISTRY.config == cfg and _FINDER in sys.meta_path:
+            return
+        current = REGISTRY.config
+        where = current.path if current is not None else "keywords"
+        raise ConfigError(
+            f"lazymed is already installed with a different configuration (from {where}); "
+            "call lazymed.uninstall() first"
+        )
+    _activate(cfg)
+
+
+def _activate(cfg: Config) -> None:
+    REGISTRY.configure(cfg)
+    REGISTRY.installed = True
+    if _FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _FINDER)
+    for name in (*cfg.lazy, *cfg.disabled_modules):
+        module = sys.modules.get(name)
+        if module is not None and type(module) not in (LazyModule, DisabledModule):
+            record = REGISTRY.record(name, REGISTRY.role_of(name) or "lazy")
+            record.state = LOADED
+            record.imported_at = record.imported_at or "before lazymed.install()"
+            import warnings  # only when there is something to say
+
+            warnings.warn(
+                f"{name!r} is registered {record.role} but was already imported before "
+                "lazymed.install(); it stays eager. Call install() earlier (at the top of the "
+                "entrypoint) or find who imports it with `python -m lazymed profile`.",
+                LazymedWarning,
+                stacklevel=3,
+            )
+    for name in cfg.critical:
+        _import_critical(name, cfg)
+
+
+def _import_critical(name: str, cfg: Config) -> None:
+    record = REGISTRY.record(name, "critical")
+    if record.state == LOADED and name in sys.modules:
+        return
+    record.imported_at = call_site(sys._getframe(2))
+    rss0, t0 = rss_bytes(), now()
+    try:
+        _bootstrap._gcd_import(name)  # importlib.import_module without importing importlib
+    except BaseException as exc:
+        record.state = "failed"
+        record.error = f"{type(exc).__name__}: {exc}"
+        exc.add_note(
+            f"lazymed: critical module {name!r} ({cfg.describe('critical')}) failed to import "
+            "during lazymed.install(); lazymed is not installed"
+        )
+        uninstall()
+        raise
+    record.load_seconds = now() - t0
+    rss1 = rss_bytes()
+    record.rss_growth_bytes = None if rss0 is None or rss1 is None else rss1 - rss0
+    record.state = LOADED
+
+
+def uninstall() -> None:
+    """Remove lazymed's finder from ``sys.meta_path``.
+
+    Modules already imported keep working, including lazy modules that have not loaded yet
+    (they still load on first use). Later imports are ordinary. A no-op when not installed.
+    """
+    while _FINDER in sys.meta_path:
+        sys.meta_path.remove(_FINDER)
+    REGISTRY.installed = False
+
+
+def is_installed() -> bool:
+    """Whether lazymed's finder is active."""
+    return REGISTRY.installed and _FINDER in sys.meta_path
+
+
+def enabled(name: str) -> bool:
+    """Whether ``name`` may be used: False if it (or a parent package) is switched off by
+    ``disabled_modules`` in the installed configuration. Imports nothing; True when lazymed is
+    not installed. Raises ConfigError if ``name`` is not a dotted module name."""
+    from ._config import check_module_name
+
+    check_module_name(name, "lazymed.enabled()")
+    return REGISTRY.role_of(name) != "disabled"

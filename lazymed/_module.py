@@ -1,0 +1,369 @@
+"""Lazy and disabled module objects, and the load that turns a lazy module into a plain one.
+
+A lazy module is the real module object (``sys.modules[name]`` and every importer hold the
+same object) whose class is :class:`LazyModule` until first use. The spec-derived attributes
+that import machinery and scanners read (``__name__``, ``__spec__``, ``__loader__``,
+``__file__``, ``__path__``, ``__package__``, ``__cached__``, ``__dict__``) are answered without
+loading. Any other attribute access executes the module with its real loader and then sets the
+class back to :class:`types.ModuleType`, as the stdlib ``importlib.util.LazyLoader`` does, so
+the steady state costs nothing.
+
+Locking leans on importlib's own per-module locks (``_frozen_importlib._get_module_lock``): they
+are re-entrant, detect deadlocks between threads, and are the locks a concurrent ``import X``
+waits on. lazymed holds no lock of its own while module code runs. This replaces the stdlib
+LazyLoader's locking, which lets concurrent first uses fail on Python < 3.11.9 / 3.12.3
+(cpython#114763).
+
+Core layer: standard library only.
+"""
+
+from __future__ import annotations
+
+import _thread
+import sys
+
+from ._errors import DisabledModuleError, LazymedWarning
+from ._registry import (
+    DISABLED,
+    FAILED,
+    LAZY,
+    LOADED,
+    LOADING,
+    REGISTRY,
+    Record,
+    call_site,
+    now,
+    rss_bytes,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from importlib.abc import Loader
+    from types import FrameType
+
+if TYPE_CHECKING:
+    from types import ModuleType
+else:
+    ModuleType = type(sys)  # types.ModuleType without importing types
+_bootstrap = sys.modules["_frozen_importlib"]  # importlib._bootstrap, always loaded
+_module_getattribute = ModuleType.__getattribute__
+_module_dir = ModuleType.__dir__
+_get_ident = _thread.get_ident
+
+# Answered from the module's __dict__ without loading: what the import system sets from the
+# spec, and what sys.modules scanners (inspect.getmodule, pickle, pytest, debuggers) read.
+NO_LOAD = frozenset(
+    {
+        "__name__",
+        "__spec__",
+        "__loader__",
+        "__file__",
+        "__path__",
+        "__package__",
+        "__cached__",
+        "__dict__",
+        "__class__",
+    }
+)
+
+# Per-thread stack of module names whose code is executing under a lazymed load. Imports made
+# while it is non-empty stay eager (a package's own internal imports keep their order).
+local = _thread._local()
+
+
+def loading_stack() -> list[str]:
+    """Names whose lazy load is running in this thread, outermost first."""
+    try:
+        stack: list[str] = local.stack
+    except AttributeError:
+        stack = local.stack = []
+    return stack
+
+
+class Pending:
+    """A lazy module that has not run yet."""
+
+    __slots__ = ("disabled", "loader", "loading_tid", "module", "name", "record", "snapshot")
+
+    def __init__(
+        self, module: ModuleType, loader: Loader | None, record: Record, disabled: bool
+    ) -> None:
+        self.module = module
+        self.name: str = module.__name__
+        self.loader = loader
+        self.record = record
+        self.disabled = disabled
+        # The namespace as the import statement left it; anything set later (a submodule bound
+        # by the import system, a monkeypatch) is re-applied after the module's code runs.
+        self.snapshot = dict(module.__dict__)
+        self.loading_tid: int | None = None
+
+
+# id(module) -> Pending. Entries hold the module, so ids stay unique while registered.
+PENDING: dict[int, Pending] = {}
+
+
+def pending(module: object) -> Pending | None:
+    """The pending state of ``module`` if it is a lazy module that has not loaded."""
+    state = PENDING.get(id(module))
+    return state if state is not None and state.module is module else None
+
+
+# ------------------------------------------------------------------ import-statement context
+
+_IMPORT_FROM = _IMPORT_NAME = -1
+_handle_fromlist_code = _bootstrap._handle_fromlist.__code__
+
+
+def _opcodes() -> None:
+    global _IMPORT_FROM, _IMPORT_NAME
+    import opcode  # only once a from-import of a lazy module is met
+
+    _IMPORT_FROM = opcode.opmap["IMPORT_FROM"]
+    _IMPORT_NAME = opcode.opmap["IMPORT_NAME"]
+
+
+def _at(frame: FrameType, op: int) -> bool:
+    code = frame.f_code.co_code
+    lasti = frame.f_lasti
+    return 0 <= lasti < len(code) and code[lasti] == op
+
+
+def from_import_frame(frame: FrameType) -> FrameType | None:
+    """The importer's frame if ``frame`` is evaluating ``from X import name`` on this module
+    (IMPORT_FROM, or importlib's ``_handle_fromlist`` probing a package); else ``None``."""
+    if _IMPORT_FROM < 0:
+        _opcodes()
+    if frame.f_code is _handle_fromlist_code:
+        importer = frame.f_back
+        if importer is not None and _at(importer, _IMPORT_NAME):
+            return importer
+        return None
+    return frame if _at(frame, _IMPORT_FROM) else None
+
+
+def _module_level(frame: FrameType) -> bool:
+    return frame.f_locals is frame.f_globals
+
+
+# --------------------------------------------------------------------------- lazy module
+
+
+class LazyModule(ModuleType):
+    """A module registered lazy whose code has not run yet (its class until the first use)."""
+
+    def __getattribute__(self, attr: str) -> object:
+        if attr in NO_LOAD:
+            return _module_getattribute(self, attr)
+        state = pending(self)
+        if state is None or state.loading_tid == _get_ident():
+            # Loaded, or our own load is running: a partly initialised module, like eager import.
+            return _module_getattribute(self, attr)
+        namespace = _module_getattribute(self, "__dict__")
+        if attr in namespace:
+            value = namespace[attr]
+            if state.snapshot.get(attr, state) is not value:
+                # Set after the import statement (a submodule bound by the import system, a
+                # monkeypatch): load() re-applies it over whatever the module's code defines,
+                # as eager import order would, so it is already the final value.
+                return value
+        caller = sys._getframe(1)
+        if REGISTRY.config is not None and REGISTRY.config.from_import == "deferred":
+            importer = from_import_frame(caller)
+            if importer is not None and attr != "__all__" and _module_level(importer):
+                from ._deferred import Deferred
+
+                return Deferred(self, attr, importer.f_globals, call_site(importer))
+        load(state, attr, caller)
+        return _module_getattribute(self, attr)
+
+    def __delattr__(self, attr: str) -> None:
+        state = pending(self)
+        if state is not None:
+            load(state, attr, sys._getframe(1))
+        ModuleType.__delattr__(self, attr)
+
+    def __dir__(self) -> list[str]:
+        # dir() lists the module's own names, which only its code can create: load first.
+        state = pending(self)
+        if state is not None:
+            load(state, "__dir__", sys._getframe(1))
+        return list(_module_dir(self))
+
+
+def load(state: Pending, attr: str | None, caller: FrameType | None) -> None:
+    """Run a pending lazy module (its pending parents first, in eager import order).
+
+    Blocks while another thread loads it; returns at once when this thread already is (the
+    caller then sees the partly initialised module, as with eager imports). Exceptions from the
+    module's code propagate with a PEP 678 note naming the module, where it was imported and what
+    first used it; the module is reset to its unloaded state and the next access retries.
+    """
+    parent_name = state.name.rpartition(".")[0]
+    if parent_name:
+        parent = pending(sys.modules.get(parent_name))
+        if parent is not None and parent.loading_tid is None and not parent.disabled:
+            load(parent, None, caller)
+            if pending(state.module) is not state:
+                return  # the parent's code imported and used this module
+    lock = _bootstrap._get_module_lock(state.name)
+    try:
+        lock.acquire()
+    except _bootstrap._DeadlockError:
+        # Two threads each loading a module the other needs at import time. Eager CPython hands
+        # one of them the partly initialised module; do the same rather than hang.
+        return
+    try:
+        if pending(state.module) is not state or state.loading_tid is not None:
+            return  # loaded by another thread while we waited
+        callbacks = _execute(state, attr, caller)
+    finally:
+        lock.release()
+    for callback in callbacks:
+        try:
+            callback(state.module)
+        except BaseException as exc:
+            exc.add_note(f"lazymed: in an on_load callback for {state.name!r}")
+            raise
+
+
+def _execute(
+    state: Pending, attr: str | None, caller: FrameType | None
+) -> list[Callable[[ModuleType], object]]:
+    module = state.module
+    name = state.name
+    record = state.record
+    namespace: dict[str, object] = _module_getattribute(module, "__dict__")
+    spec = _module_getattribute(module, "__spec__")
+    snapshot = state.snapshot
+    reapply = {k: v for k, v in namespace.items() if k not in snapshot or snapshot[k] is not v}
+    before = dict(namespace)
+    stack = loading_stack()
+
+    if record.first_used_at is None:
+        record.first_used_at = call_site(caller)
+        record.first_used_attr = attr
+    record.state = LOADING
+    state.loading_tid = _get_ident()
+    if spec is not None:
+        spec._initializing = True  # a concurrent `import X` now waits on the module lock
+    stack.append(name)
+    rss0 = rss_bytes()
+    t0 = now()
+    try:
+        assert state.loader is not None
+        state.loader.exec_module(module)
+    except BaseException as exc:
+        stack.pop()
+        namespace.clear()
+        namespace.update(before)
+        if type(module) is not LazyModule:
+            object.__setattr__(module, "__class__", LazyModule)
+        if sys.modules.get(name) is not module:
+            sys.modules[name] = module
+        state.loading_tid = None
+        if spec is not None:
+            spec._initializing = False
+        record.state = FAILED
+        record.error = f"{type(exc).__name__}: {exc}"
+        used = record.first_used_at or "an unknown site"
+        what = f"{name}.{attr}" if attr else name
+        exc.add_note(
+            f"lazymed: while loading lazy module {name!r} "
+            f"(imported at {record.imported_at or 'an unknown site'}; "
+            f"first used by {what} at {call_site(caller) or used}). "
+            "It stays lazy: the next access retries."
+        )
+        raise
+    seconds = now() - t0
+    rss1 = rss_bytes()
+    stack.pop()
+
+    for key, value in reapply.items():
+        if namespace.get(key, reapply) is not value:
+            namespace[key] = value
+    if type(module) is LazyModule:  # keep a class the module's own code chose
+        object.__setattr__(module, "__class__", ModuleType)
+    if spec is not None:
+        spec._initializing = False
+    del PENDING[id(module)]
+    state.loading_tid = None
+    record.state = LOADED
+    record.error = None
+    record.load_seconds = seconds
+    record.rss_growth_bytes = None if rss0 is None or rss1 is None else rss1 - rss0
+    if sys.modules.get(name) is not module:
+        import warnings  # only when there is something to say
+
+        warnings.warn(
+            f"lazy module {name!r} replaced its own sys.modules entry while loading; names bound "
+            "by earlier lazy imports keep the original module object. Make it critical or "
+            "remove it from `lazy`.",
+            LazymedWarning,
+            stacklevel=2,
+        )
+    with REGISTRY.lock:
+        callbacks = list(REGISTRY.callbacks.pop(name, ()))
+    return callbacks
+
+
+def register(module: ModuleType, loader: Loader | None, record: Record, disabled: bool) -> None:
+    """Make ``module`` pending: called by the finder's loader instead of executing it."""
+    PENDING[id(module)] = Pending(module, loader, record, disabled)
+    record.state = DISABLED if disabled else LAZY
+    if record.imported_at is None:
+        record.imported_at = call_site(sys._getframe(1))
+
+
+# --------------------------------------------------------------------------- disabled module
+
+
+def disabled_error(
+    state: Pending, attr: str | None, frame: FrameType | None
+) -> DisabledModuleError:
+    """The DisabledModuleError for using ``attr`` of a disabled module, naming the module, the
+    profile, the config file, the import statement and any lazy loads that needed it."""
+    config = REGISTRY.config
+    profile = config.profile if config is not None else None
+    source = config.describe("disabled_modules") if config is not None else "configuration"
+    what = f"{state.name}.{attr}" if attr else state.name
+    chain = loading_stack()
+    needed = f" It was needed while loading {' -> '.join(repr(n) for n in chain)}." if chain else ""
+    message = (
+        f"{state.name!r} is switched off (disabled_modules, from {source}"
+        f"{', profile ' + repr(profile) if profile else ''}); "
+        f"used as {what} at {call_site(frame) or 'an unknown site'}, "
+        f"imported at {state.record.imported_at or 'an unknown site'}.{needed} "
+        f"Check lazymed.enabled({state.name!r}) before using it."
+    )
+    return DisabledModuleError(message, name=state.name)
+
+
+class DisabledModule(ModuleType):
+    """A module switched off by ``disabled_modules``: importing it succeeds, nothing of it runs.
+
+    Spec attributes answer as for a lazy module; other dunder lookups raise AttributeError (so
+    probes like ``getattr(m, "__version__", None)`` keep working); ``from m import name`` binds a
+    stand-in; any other attribute raises :class:`DisabledModuleError`.
+    """
+
+    def __getattribute__(self, attr: str) -> object:
+        if attr in NO_LOAD:
+            return _module_getattribute(self, attr)
+        state = pending(self)
+        if state is None:
+            return _module_getattribute(self, attr)
+        caller = sys._getframe(1)
+        if from_import_frame(caller) is not None and attr != "__all__":
+            from ._deferred import Disabled
+
+            return Disabled(self, attr, state)
+        if attr.startswith("__") and attr.endswith("__"):
+            raise AttributeError(
+                f"module {state.name!r} is disabled by lazymed", name=attr, obj=self
+            )
+        raise disabled_error(state, attr, caller)
+
+    def __dir__(self) -> list[str]:
+        return sorted(_module_getattribute(self, "__dict__"))

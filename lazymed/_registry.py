@@ -1,0 +1,155 @@
+"""The registry: which names lazymed manages, in which role, and what happened to each.
+
+One :class:`Record` per registered module (configured names, and covered submodules when they
+are imported): role, state, where it was imported, what first used it, what its load cost.
+Core layer: standard library only; no lock of ours is ever held while module code runs.
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType, ModuleType
+
+    from ._config import Config
+
+# States, as reported by status().
+NOT_IMPORTED = "not imported"
+LAZY = "lazy"
+LOADING = "loading"
+LOADED = "loaded"
+FAILED = "failed"
+DISABLED = "disabled"
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+try:
+    _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+except (AttributeError, ValueError, OSError):  # not POSIX
+    _PAGE_SIZE = 4096
+
+
+def rss_bytes() -> int | None:
+    """Resident set size of this process in bytes, from ``/proc/self/statm`` (Linux).
+
+    ``None`` where there is no procfs. Cheap (one small read): the core must not import psutil.
+    """
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+now = time.perf_counter
+
+
+def call_site(frame: FrameType | None) -> str | None:
+    """``"file:line"`` of the first frame at or above ``frame`` outside importlib and lazymed."""
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith("<frozen importlib") and not filename.startswith(_PACKAGE_DIR):
+            return f"{filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return None
+
+
+class Record:
+    """What lazymed knows about one registered module (mutable; snapshot via status())."""
+
+    __slots__ = (
+        "error",
+        "first_used_at",
+        "first_used_attr",
+        "imported_at",
+        "load_seconds",
+        "name",
+        "role",
+        "rss_growth_bytes",
+        "state",
+    )
+
+    def __init__(self, name: str, role: str) -> None:
+        self.name = name
+        self.role = role
+        self.state = NOT_IMPORTED
+        self.imported_at: str | None = None
+        self.first_used_at: str | None = None
+        self.first_used_attr: str | None = None
+        self.load_seconds: float | None = None
+        self.rss_growth_bytes: int | None = None
+        self.error: str | None = None
+
+
+class Registry:
+    """Names and records. Mutations take ``lock``; reads of single dict entries rely on the GIL."""
+
+    def __init__(self) -> None:
+        self.lock = _thread.allocate_lock()
+        self.config: Config | None = None
+        self.installed = False
+        self.lazy: frozenset[str] = frozenset()
+        self.disabled: frozenset[str] = frozenset()
+        self.critical: frozenset[str] = frozenset()
+        # First components of every managed name: the finder's fast path.
+        self.tops: frozenset[str] = frozenset()
+        self.records: dict[str, Record] = {}
+        self.callbacks: dict[str, list[Callable[[ModuleType], object]]] = {}
+
+    def configure(self, config: Config) -> None:
+        """Adopt ``config``'s names; records of earlier configurations are kept."""
+        with self.lock:
+            self.config = config
+            self.lazy = frozenset(config.lazy)
+            self.disabled = frozenset(config.disabled_modules)
+            self.critical = frozenset(config.critical)
+            names = (*config.lazy, *config.disabled_modules, *config.critical)
+            self.tops = frozenset(n.partition(".")[0] for n in names)
+            for name in config.critical:
+                self._ensure(name, "critical")
+            for name in config.lazy:
+                self._ensure(name, "lazy")
+            for name in config.disabled_modules:
+                self._ensure(name, "disabled")
+
+    def _ensure(self, name: str, role: str) -> Record:
+        record = self.records.get(name)
+        if record is None or record.role != role:
+            record = self.records[name] = Record(name, role)
+        return record
+
+    def record(self, name: str, role: str) -> Record:
+        """The record of ``name`` in ``role``, created on first use."""
+        with self.lock:
+            return self._ensure(name, role)
+
+    def role_of(self, name: str) -> str | None:
+        """How lazymed treats an import of ``name``.
+
+        ``"disabled"`` if ``name`` or a parent is disabled; else ``"lazy"`` if the most specific
+        registered prefix of ``name`` is lazy; else ``"ancestor"`` if it is a parent package of a
+        disabled name; else ``None`` (critical names and their submodules are ordinary imports).
+        """
+        if not self.installed or name.partition(".")[0] not in self.tops:
+            return None
+        prefixes = [name]
+        while (dot := prefixes[-1].rfind(".")) > 0:
+            prefixes.append(prefixes[-1][:dot])
+        if any(prefix in self.disabled for prefix in prefixes):
+            return "disabled"
+        for prefix in prefixes:  # the most specific of lazy / critical decides
+            if prefix in self.lazy:
+                return "lazy"
+            if prefix in self.critical:
+                return None
+        dotted = name + "."
+        if any(off.startswith(dotted) for off in self.disabled):
+            return "ancestor"
+        return None
+
+
+REGISTRY = Registry()
