@@ -64,6 +64,9 @@ NO_LOAD = frozenset(
         "__cached__",
         "__dict__",
         "__class__",
+        # Probed on every object by inspect.unwrap (inspect.getsource, signature, doctest);
+        # no module defines it in practice.
+        "__wrapped__",
     }
 )
 
@@ -84,7 +87,16 @@ def loading_stack() -> list[str]:
 class Pending:
     """A lazy module that has not run yet."""
 
-    __slots__ = ("disabled", "loader", "loading_tid", "module", "name", "record", "snapshot")
+    __slots__ = (
+        "disabled",
+        "loader",
+        "loading_tid",
+        "module",
+        "name",
+        "reapply",
+        "record",
+        "snapshot",
+    )
 
     def __init__(
         self, module: ModuleType, loader: Loader | None, record: Record, disabled: bool
@@ -97,6 +109,7 @@ class Pending:
         # The namespace as the import statement left it; anything set later (a submodule bound
         # by the import system, a monkeypatch) is re-applied after the module's code runs.
         self.snapshot = dict(module.__dict__)
+        self.reapply: dict[str, object] = {}
         self.loading_tid: int | None = None
 
 
@@ -149,6 +162,31 @@ def _module_level(frame: FrameType) -> bool:
 
 # --------------------------------------------------------------------------- lazy module
 
+ModuleSpec = _bootstrap.ModuleSpec
+
+
+class PendingSpec(ModuleSpec):  # type: ignore[misc]  # ModuleSpec is typed via the Any module
+    """The class of a pending lazy module's ``__spec__`` until it loads.
+
+    importlib reads ``__spec__._initializing`` on every ``import X`` of a module already in
+    ``sys.modules`` (``_find_and_load``). While a lazy module's code runs, such an import of a
+    module that is still pending would, with eager imports, find it executed: this hook executes
+    it there, so side-effect imports (``import pkg.plugins  # registers``) keep their order.
+    """
+
+    @property
+    def _initializing(self) -> bool:
+        if loading_stack():
+            state = pending(sys.modules.get(self.name))
+            if state is not None and state.loading_tid is None and not state.disabled:
+                load(state, None, sys._getframe(1))
+        return bool(self.__dict__.get("_initializing", False))
+
+    @_initializing.setter
+    def _initializing(self, value: bool) -> None:
+        self.__dict__["_initializing"] = value
+
+
 
 class LazyModule(ModuleType):
     """A module registered lazy whose code has not run yet (its class until the first use)."""
@@ -157,17 +195,18 @@ class LazyModule(ModuleType):
         if attr in NO_LOAD:
             return _module_getattribute(self, attr)
         state = pending(self)
-        if state is None or state.loading_tid == _get_ident():
-            # Loaded, or our own load is running: a partly initialised module, like eager import.
+        if state is None:
             return _module_getattribute(self, attr)
-        namespace = _module_getattribute(self, "__dict__")
-        if attr in namespace:
-            value = namespace[attr]
-            if state.snapshot.get(attr, state) is not value:
-                # Set after the import statement (a submodule bound by the import system, a
-                # monkeypatch): load() re-applies it over whatever the module's code defines,
-                # as eager import order would, so it is already the final value.
-                return value
+        if state.loading_tid == _get_ident():
+            # Our own load is running: a partly initialised module, as with eager import.
+            value = _module_getattribute(self, attr)
+            if type(value) is LazyModule and from_import_frame(sys._getframe(1)) is not None:
+                # The package's own `from . import sub` of a submodule imported lazily from
+                # outside earlier: eager import would run it here, so run it.
+                child = pending(value)
+                if child is not None and child.loading_tid is None:
+                    load(child, None, sys._getframe(1))
+            return value
         caller = sys._getframe(1)
         if REGISTRY.config is not None and REGISTRY.config.from_import == "deferred":
             importer = from_import_frame(caller)
@@ -238,8 +277,15 @@ def _execute(
     spec = _module_getattribute(module, "__spec__")
     snapshot = state.snapshot
     reapply = {k: v for k, v in namespace.items() if k not in snapshot or snapshot[k] is not v}
+    state.reapply = reapply
     before = dict(namespace)
     stack = loading_stack()
+    parent_name, _, key = name.rpartition(".")
+    parent = pending(sys.modules.get(parent_name)) if parent_name else None
+    if parent is not None and parent.loading_tid == _get_ident():
+        # The parent's own code is importing this submodule: in eager order that import comes
+        # after the outside one, so whatever the parent binds to the name is final.
+        parent.reapply.pop(key, None)
 
     if record.first_used_at is None:
         record.first_used_at = call_site(caller)
@@ -280,13 +326,15 @@ def _execute(
     rss1 = rss_bytes()
     stack.pop()
 
-    for key, value in reapply.items():
-        if namespace.get(key, reapply) is not value:
-            namespace[key] = value
+    for attr_name, value in state.reapply.items():
+        if namespace.get(attr_name, reapply) is not value:
+            namespace[attr_name] = value
     if type(module) is LazyModule:  # keep a class the module's own code chose
         object.__setattr__(module, "__class__", ModuleType)
     if spec is not None:
         spec._initializing = False
+        if type(spec) is PendingSpec:
+            object.__setattr__(spec, "__class__", ModuleSpec)
     del PENDING[id(module)]
     state.loading_tid = None
     record.state = LOADED
@@ -311,6 +359,9 @@ def _execute(
 def register(module: ModuleType, loader: Loader | None, record: Record, disabled: bool) -> None:
     """Make ``module`` pending: called by the finder's loader instead of executing it."""
     PENDING[id(module)] = Pending(module, loader, record, disabled)
+    spec = module.__spec__
+    if type(spec) is ModuleSpec:
+        object.__setattr__(spec, "__class__", PendingSpec)
     record.state = DISABLED if disabled else LAZY
     if record.imported_at is None:
         record.imported_at = call_site(sys._getframe(1))

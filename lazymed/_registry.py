@@ -90,6 +90,10 @@ class Registry:
 
     def __init__(self) -> None:
         self.lock = _thread.allocate_lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every name, record and callback (uninstalled state)."""
         self.config: Config | None = None
         self.installed = False
         self.lazy: frozenset[str] = frozenset()

@@ -1,0 +1,213 @@
+"""Packages, submodules, namespace packages: eager CPython is the oracle."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+import types
+from pathlib import Path
+
+import pytest
+
+import lazymed
+from lazymed._module import LazyModule
+from tests.conftest import Packages, run_python
+
+
+def test_import_a_b_c_runs_nothing_then_runs_the_chain_in_eager_order(pkgs: Packages) -> None:
+    pkgs.module("pa", package=True)
+    pkgs.module("pa.b", package=True)
+    pkgs.module("pa.b.c", "def f():\n    return 'c'\n")
+    pkgs.module("pa.b.sibling")
+    lazymed.install(lazy=["pa"])
+    import pa.b.c
+
+    assert pkgs.runs == []
+    assert pa.b.c.f() == "c"
+    assert pkgs.runs == ["pa", "pa.b", "pa.b.c"]  # parents first; sibling never runs
+    assert type(pa) is type(pa.b) is type(pa.b.c) is types.ModuleType
+
+
+def test_using_only_the_submodule_still_runs_parents_first(pkgs: Packages) -> None:
+    pkgs.module("pb", "ORDER = 'parent ran'\n", package=True)
+    pkgs.module("pb.sub", "from pb import ORDER\nSEEN = ORDER\n")
+    lazymed.install(lazy=["pb"])
+    import pb.sub
+
+    sub = sys.modules["pb.sub"]
+    assert pkgs.runs == []
+    assert sub.SEEN == "parent ran"
+    assert pkgs.runs == ["pb", "pb.sub"]
+
+
+def test_import_as_reads_the_parent_attribute_like_eager(pkgs: Packages) -> None:
+    """`import p.sub as m` is `m = getattr(p, "sub")` (bpo-30024): p's code decides what that
+    is, so p runs at the statement; the submodule itself stays lazy."""
+    pkgs.module("pg", package=True)
+    pkgs.module("pg.sub", "X = 1\n")
+    lazymed.install(lazy=["pg"])
+    import pg.sub as sub
+
+    assert pkgs.runs == ["pg"]
+    assert type(sub) is LazyModule
+    assert sub.X == 1
+    assert pkgs.runs == ["pg", "pg.sub"]
+
+
+def test_from_package_import_submodule_is_lazy(pkgs: Packages) -> None:
+    pkgs.module("pc", package=True)
+    pkgs.module("pc.leaf", "X = 1\n")
+    pkgs.module("pc.other")
+    lazymed.install(lazy=["pc"])
+    from pc import leaf
+
+    # eager from_import loads the package at the statement (as Python runs pc/__init__);
+    # the submodule itself is a lazy module of its own
+    assert pkgs.runs == ["pc"]
+    assert type(leaf) is LazyModule
+    assert leaf.X == 1
+    assert pkgs.runs == ["pc", "pc.leaf"]
+
+
+def test_lazy_submodule_is_set_on_its_parent(pkgs: Packages) -> None:
+    """cpython#86439: after `import p.child` the parent has the attribute."""
+    pkgs.module("pd", package=True)
+    pkgs.module("pd.child", "X = 1\n")
+    lazymed.install(lazy=["pd.child"])
+    import pd.child
+
+    assert sys.modules["pd"].child is sys.modules["pd.child"]
+    assert pd.child.X == 1
+    assert sys.modules["pd"].child is sys.modules["pd.child"]
+
+
+def test_only_a_subpackage_registered(pkgs: Packages) -> None:
+    pkgs.module("pe", "", package=True)
+    pkgs.module("pe.heavy", "X = 1\n")
+    pkgs.module("pe.light", "Y = 1\n")
+    lazymed.install(lazy=["pe.heavy"])
+    import pe.heavy
+    import pe.light
+
+    assert pkgs.runs == ["pe", "pe.light"]
+    assert pe.heavy.X == 1
+    assert pkgs.runs == ["pe", "pe.light", "pe.heavy"]
+
+
+def test_namespace_packages(tmp_path: Path, pkgs: Packages) -> None:
+    # google / google.cloud are namespace packages (no __init__.py), split over two entries
+    for root, leaf in ((tmp_path / "ns1", "storage"), (tmp_path / "ns2", "firestore")):
+        target = root / "nsg" / "cloud" / leaf
+        target.mkdir(parents=True)
+        (target / "__init__.py").write_text(
+            f"import {pkgs.logname} as l\nl.runs.append(__name__)\nNAME = {leaf!r}\n"
+        )
+        sys.path.insert(0, str(root))
+    lazymed.install(lazy=["nsg.cloud.storage", "nsg.cloud.firestore"])
+    import nsg.cloud.firestore
+    import nsg.cloud.storage
+
+    assert pkgs.runs == []
+    assert nsg.cloud.storage.NAME == "storage"
+    assert pkgs.runs == ["nsg.cloud.storage"]
+    assert nsg.cloud.firestore.NAME == "firestore"
+    assert len(nsg.cloud.__path__) == 2
+
+
+def test_whole_namespace_registered(tmp_path: Path, pkgs: Packages) -> None:
+    target = tmp_path / "ns3" / "nsh" / "cloud" / "storage"
+    target.mkdir(parents=True)
+    (target / "__init__.py").write_text(f"import {pkgs.logname} as l\nl.runs.append(__name__)\n")
+    sys.path.insert(0, str(tmp_path / "ns3"))
+    lazymed.install(lazy=["nsh"])
+    import nsh.cloud.storage
+
+    assert pkgs.runs == []
+    assert nsh.cloud.storage.__name__ == "nsh.cloud.storage"
+    nsh.cloud.storage.anything = 1
+    assert pkgs.runs == []  # setting is not using
+    assert nsh.cloud.storage.__spec__ is not None
+    dir(nsh.cloud.storage)
+    assert pkgs.runs == ["nsh.cloud.storage"]
+
+
+def test_imports_made_while_a_lazy_module_runs_stay_eager(pkgs: Packages) -> None:
+    pkgs.module("pf", "from pf import inner\nfrom pf.inner import VALUE\n", package=True)
+    pkgs.module("pf.inner", "VALUE = 3\n")
+    lazymed.install(lazy=["pf"])
+    import pf
+
+    assert pf.VALUE == 3
+    assert type(pf.inner) is types.ModuleType  # imported by pf's own code: ordinary import
+    assert pkgs.runs == ["pf", "pf.inner"]
+
+
+ORACLE_CASES = {
+    # `import a.foo` rebinds a.foo to the submodule even though a defines a function foo
+    "shadowed_submodule": (
+        {"o1/__init__.py": "def foo():\n    return 'fn'\n", "o1/foo.py": "KIND = 'module'\n"},
+        "import o1.foo\nresult2 = o1.foo.KIND\nresult = type(o1.foo).__name__\n",
+    ),
+    # the package imports its submodule itself, then shadows the name
+    "self_shadowing": (
+        {
+            "o2/__init__.py": "from . import foo\ndef foo():\n    return 'fn'\n",
+            "o2/foo.py": "KIND = 'module'\n",
+        },
+        "import o2\nimport o2.foo\nresult2 = o2.foo()\nresult = type(o2.foo).__name__\n",
+    ),
+    # from-import of a function shadowing a submodule name
+    "from_import_shadow": (
+        {
+            "o3/__init__.py": "from .helpers import helpers\n",
+            "o3/helpers.py": "def helpers():\n    return 'fn'\n",
+        },
+        "from o3 import helpers\nresult2 = helpers()\nresult = type(helpers).__name__\n",
+    ),
+    # side-effect import inside the package of a submodule imported lazily from outside first
+    "side_effect_import": (
+        {
+            "o5/__init__.py": "REG = []\nimport o5.plugin\nCOUNT = len(REG)\n",
+            "o5/plugin.py": "import o5\no5.REG.append('plugin')\n",
+        },
+        "import o5.plugin\nresult2 = o5.COUNT\nresult = type(o5.plugin).__name__\n",
+    ),
+    "from_side_effect_import": (
+        {
+            "o6/__init__.py": "REG = []\nfrom . import plugin\nCOUNT = len(REG)\n",
+            "o6/plugin.py": "import o6\no6.REG.append('plugin')\n",
+        },
+        "import o6.plugin\nresult2 = o6.COUNT\nresult = type(o6.plugin).__name__\n",
+    ),
+    "star_import": (
+        {"o4/__init__.py": "__all__ = ['a']\na = 1\nb = 2\n"},
+        "from o4 import *\nresult = sorted(k for k in dir() if k in 'ab')\nresult2 = a\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ORACLE_CASES))
+def test_state_after_load_equals_eager(tmp_path: Path, case: str) -> None:
+    files, body = ORACLE_CASES[case]
+    for rel, text in files.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    top = next(iter(files)).split("/")[0]
+    outputs = []
+    for mode in ("eager", "deferred", "lazy"):
+        setup = (
+            ""
+            if mode == "eager"
+            else f"import lazymed\nlazymed.install(lazy=[{top!r}], "
+            f"from_import={'deferred' if mode == 'deferred' else 'eager'!r})\n"
+        )
+        code = (
+            f"import sys, json\nsys.path.insert(0, {str(tmp_path)!r})\n{setup}{body}"
+            "print(json.dumps([result, result2]))\n"
+        )
+        proc = run_python(textwrap.dedent(code))
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(json.loads(proc.stdout.splitlines()[-1]))
+    assert outputs[0] == outputs[1] == outputs[2]
