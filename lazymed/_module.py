@@ -187,7 +187,6 @@ class PendingSpec(ModuleSpec):  # type: ignore[misc]  # ModuleSpec is typed via 
         self.__dict__["_initializing"] = value
 
 
-
 class LazyModule(ModuleType):
     """A module registered lazy whose code has not run yet (its class until the first use)."""
 

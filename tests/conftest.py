@@ -117,10 +117,15 @@ def run_python(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter with this checkout importable."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("LAZYMED_")}
+    extra = dict(env or {})
     full_env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT), *filter(None, [full_env.get("PYTHONPATH")])]
+        [
+            *filter(None, [extra.pop("PYTHONPATH", None)]),
+            str(ROOT),
+            *filter(None, [full_env.get("PYTHONPATH")]),
+        ]
     )
-    full_env.update(env or {})
+    full_env.update(extra)
     return subprocess.run(
         [sys.executable, *(args or ["-c", textwrap.dedent(code)])],
         cwd=cwd,

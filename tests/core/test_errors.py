@@ -1,0 +1,114 @@
+"""Errors during a load: propagate from the access, with both sites; nothing half-done."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+
+import lazymed
+from lazymed._module import LazyModule
+from tests.conftest import Packages
+
+
+def test_exception_propagates_with_a_note_naming_both_sites(pkgs: Packages) -> None:
+    pkgs.module("broken", "import json\nPARTIAL = 1\nraise ValueError('boom')\n")
+    pkgs.module("uses_broken", "import broken\ndef go():\n    return broken.PARTIAL\n")
+    lazymed.install(lazy=["broken"])
+    import uses_broken
+
+    with pytest.raises(ValueError, match="boom") as info:
+        uses_broken.go()
+    notes = "\n".join(info.value.__notes__)
+    assert "lazy module 'broken'" in notes
+    assert "uses_broken.py:3" in notes  # where it was imported (the header adds two lines)
+    assert "uses_broken.py:5" in notes  # what first used it
+    assert "broken.PARTIAL" in notes
+
+
+def test_nothing_half_initialised_remains_and_the_next_access_retries(pkgs: Packages) -> None:
+    path = pkgs.module(
+        "flaky",
+        "import os\nif not os.environ.get('LM_FLAKY_OK'):\n"
+        "    raise RuntimeError('not yet')\nREADY = True\n",
+    )
+    assert path.exists()
+    lazymed.install(lazy=["flaky"])
+    import flaky
+
+    with pytest.raises(RuntimeError):
+        flaky.READY
+    assert sys.modules["flaky"] is flaky
+    assert type(flaky) is LazyModule
+    assert "os" not in flaky.__dict__  # the failed run's globals are gone
+    assert lazymed.status().module("flaky").state == "failed"
+    import os
+
+    os.environ["LM_FLAKY_OK"] = "1"
+    try:
+        assert flaky.READY is True
+    finally:
+        del os.environ["LM_FLAKY_OK"]
+    assert type(flaky) is types.ModuleType
+    assert pkgs.runs == ["flaky", "flaky"]
+    assert lazymed.status().module("flaky").state == "loaded"
+
+
+def test_keyboard_interrupt_during_a_load(pkgs: Packages) -> None:
+    pkgs.module(
+        "interrupted",
+        "import os\nif not os.environ.get('LM_INT_OK'):\n    raise KeyboardInterrupt\nX = 1\n",
+    )
+    lazymed.install(lazy=["interrupted"])
+    import interrupted
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        interrupted.X
+    assert any("interrupted" in note for note in info.value.__notes__)
+    assert type(interrupted) is LazyModule
+    import os
+
+    os.environ["LM_INT_OK"] = "1"
+    try:
+        assert interrupted.X == 1
+    finally:
+        del os.environ["LM_INT_OK"]
+
+
+def test_error_in_a_nested_lazy_load_names_the_chain(pkgs: Packages) -> None:
+    pkgs.module("outer_mod", "import inner_mod\nVALUE = inner_mod.VALUE\n")
+    pkgs.module("inner_mod", "raise LookupError('deep')\n")
+    lazymed.install(lazy=["outer_mod", "inner_mod"])
+    import inner_mod  # noqa: F401  (lazy, pending: outer's import binds it)
+    import outer_mod
+
+    with pytest.raises(LookupError) as info:
+        outer_mod.VALUE
+    notes = info.value.__notes__
+    assert any("'inner_mod'" in n for n in notes)
+    assert any("'outer_mod'" in n for n in notes)
+
+
+def test_failed_module_restores_a_replaced_sys_modules_entry(pkgs: Packages) -> None:
+    pkgs.module("replacer", "import sys\nsys.modules[__name__] = object()\nraise OSError('x')\n")
+    lazymed.install(lazy=["replacer"])
+    import replacer
+
+    with pytest.raises(OSError):
+        replacer.anything
+    assert sys.modules["replacer"] is replacer
+
+
+def test_module_replacing_its_sys_modules_entry_warns(pkgs: Packages) -> None:
+    pkgs.module(
+        "swapper",
+        "import sys, types\nm = types.ModuleType('swapper')\nm.X = 2\n"
+        "sys.modules[__name__] = m\nX = 1\n",
+    )
+    lazymed.install(lazy=["swapper"])
+    import swapper
+
+    with pytest.warns(lazymed.LazymedWarning, match="replaced its own sys.modules entry"):
+        assert swapper.X == 1
+    assert sys.modules["swapper"].X == 2

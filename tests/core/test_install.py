@@ -1,0 +1,172 @@
+"""install(): critical modules, the tiny import path, coexistence with other finders."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import lazymed
+from lazymed._finder import LazyFinder
+from tests.conftest import ROOT, Packages, run_json, run_python
+
+
+def test_finder_goes_first_and_uninstall_removes_it() -> None:
+    lazymed.install(lazy=["json_lm_never"])
+    assert isinstance(sys.meta_path[0], LazyFinder)
+    lazymed.install(lazy=["json_lm_never"])  # same config: nothing happens
+    assert sum(isinstance(f, LazyFinder) for f in sys.meta_path) == 1
+    lazymed.uninstall()
+    assert not any(isinstance(f, LazyFinder) for f in sys.meta_path)
+    lazymed.uninstall()  # idempotent
+
+
+def test_critical_modules_import_at_install_in_order(pkgs: Packages) -> None:
+    pkgs.module("crit_b", "X = 1\n")
+    pkgs.module("crit_a", "Y = 2\n")
+    lazymed.install(critical=["crit_b", "crit_a"])
+    assert pkgs.runs == ["crit_b", "crit_a"]
+    record = lazymed.status().module("crit_b")
+    assert (record.role, record.state) == ("critical", "loaded")
+    assert record.load_seconds is not None and record.load_seconds >= 0
+
+
+def test_critical_module_imports_of_lazy_packages_stay_lazy(pkgs: Packages) -> None:
+    pkgs.module("crit_app", "import heavy_sdk\ndef handler():\n    return heavy_sdk.call()\n")
+    pkgs.module("heavy_sdk", "def call():\n    return 'called'\n")
+    lazymed.install(lazy=["heavy_sdk"], critical=["crit_app"])
+    assert pkgs.runs == ["crit_app"]
+    assert sys.modules["crit_app"].handler() == "called"
+
+
+def test_critical_failure_fails_install_naming_module_and_config(pkgs: Packages) -> None:
+    pkgs.module("crit_ok", "")
+    pkgs.module("crit_bad", "raise ImportError('missing native lib')\n")
+    with pytest.raises(ImportError, match="missing native lib") as info:
+        lazymed.install(critical=["crit_ok", "crit_bad"], lazy=["x_lm_never"])
+    assert any("critical module 'crit_bad'" in note for note in info.value.__notes__)
+    assert any("install() keyword" in note for note in info.value.__notes__)
+    assert not any(isinstance(f, LazyFinder) for f in sys.meta_path)
+
+
+def test_critical_missing_module_fails_install() -> None:
+    with pytest.raises(ModuleNotFoundError):
+        lazymed.install(critical=["crit_lm_does_not_exist"])
+
+
+def test_already_imported_lazy_module_warns_and_stays_eager(pkgs: Packages) -> None:
+    pkgs.module("early", "X = 1\n")
+    import early  # noqa: F401
+
+    with pytest.warns(lazymed.LazymedWarning, match="'early'.*already imported"):
+        lazymed.install(lazy=["early"])
+    assert lazymed.status().module("early").state == "loaded"
+
+
+def test_core_import_path_is_standard_library_only(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.lazymed]\nlazy = ["google.cloud.storage", "supabase"]\n'
+    )
+    env = {"LAZYMED_CACHE_DIR": str(tmp_path / "cache")}
+    warm = run_python("import lazymed; lazymed.install()", cwd=tmp_path, env=env)
+    assert warm.returncode == 0, warm.stderr  # first start parses the TOML and caches it
+    result = run_json(
+        """
+        import sys, json
+        before = set(sys.modules)
+        import lazymed
+        lazymed.install()
+        import google.cloud.storage, supabase
+        added = sorted(set(sys.modules) - before)
+        print(json.dumps(added))
+        """,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert isinstance(result, list)
+    third_party = [m for m in result if m.split(".")[0] not in sys.stdlib_module_names]
+    assert [m for m in third_party if not m.startswith(("lazymed", "google", "supabase"))] == []
+    for heavy in (
+        "psutil",
+        "wrapt",
+        "flask",
+        "importlib_metadata",
+        "typing",
+        "tomllib",
+        "dataclasses",
+        "logging",
+        "re",
+        "threading",
+    ):
+        assert heavy not in result, heavy
+    # the lazy packages: their module objects only, none of their code
+    assert "google.cloud.storage.client" not in result
+    assert [m for m in result if m.startswith("supabase")] == ["supabase"]
+
+
+def test_config_cache_keeps_tomllib_off_the_second_start(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.lazymed]\nlazy = ["json"]\n')
+    env = {"LAZYMED_CACHE_DIR": str(tmp_path / "cache")}
+    code = "import lazymed, sys; lazymed.install(); print('tomllib' in sys.modules)"
+    first = run_python(code, cwd=tmp_path, env=env)
+    second = run_python(code, cwd=tmp_path, env=env)
+    assert (first.stdout.strip(), second.stdout.strip()) == ("True", "False"), first.stderr
+
+
+def test_python_dash_m_runpy_import_module_and_dunder_import(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "app").mkdir(parents=True)
+    (site / "app" / "__init__.py").write_text("")
+    (site / "app" / "__main__.py").write_text(
+        textwrap.dedent("""
+        import importlib, json, runpy, sys
+        import lazymed
+        lazymed.install(lazy=["lib_lm"])
+        import lib_lm
+        a = type(lib_lm).__name__
+        b = importlib.import_module("lib_lm") is lib_lm
+        c = __import__("lib_lm") is lib_lm
+        ns = runpy.run_module("runner_lm")
+        print(json.dumps([a, b, c, ns["RESULT"], type(lib_lm).__name__]))
+    """)
+    )
+    (site / "lib_lm.py").write_text("VALUE = 5\n")
+    (site / "runner_lm.py").write_text("import lib_lm\nRESULT = lib_lm.VALUE\n")
+    proc = run_python("", args=["-m", "app"], env={"PYTHONPATH": str(site)}, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == ["LazyModule", True, True, 5, "module"]
+
+
+def test_beside_pytest_assertion_rewriting(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lazily imported test-helper module still gets pytest's assertion rewriting (pytest's
+    finder supplies the real spec; lazymed only wraps its loader)."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    pytester.makepyfile(
+        conftest="pytest_plugins = []\n",
+        helper_lm="def check(x):\n    assert x == 2\n",
+        test_it="""
+            import sys, lazymed
+            sys.path.insert(0, '.')
+
+            def test_rewritten():
+                lazymed.install(lazy=["helper_lm"])
+                try:
+                    import helper_lm
+                    try:
+                        helper_lm.check(3)
+                    except AssertionError as exc:
+                        assert "3 == 2" in str(exc), str(exc)
+                    else:
+                        raise RuntimeError("no assertion")
+                finally:
+                    lazymed.uninstall()
+        """,
+    )
+    pytester.makeini("[pytest]\npython_files = test_*.py helper_*.py\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
