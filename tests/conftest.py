@@ -89,10 +89,7 @@ class Packages:
             init = pkg / "__init__.py"
             if not init.exists():
                 init.write_text(self._header())
-        if package:
-            target = directory / parts[-1] / "__init__.py"
-        else:
-            target = directory / f"{parts[-1]}.py"
+        target = directory / parts[-1] / "__init__.py" if package else directory / f"{parts[-1]}.py"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(self._header() + textwrap.dedent(body))
         return target

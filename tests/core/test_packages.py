@@ -33,6 +33,7 @@ def test_using_only_the_submodule_still_runs_parents_first(pkgs: Packages) -> No
     pkgs.module("pb", "ORDER = 'parent ran'\n", package=True)
     pkgs.module("pb.sub", "from pb import ORDER\nSEEN = ORDER\n")
     lazymed.install(lazy=["pb"])
+    import pb.sub  # noqa: F401
 
     sub = sys.modules["pb.sub"]
     assert pkgs.runs == []
