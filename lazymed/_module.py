@@ -162,10 +162,13 @@ def _module_level(frame: FrameType) -> bool:
 
 # --------------------------------------------------------------------------- lazy module
 
-ModuleSpec = _bootstrap.ModuleSpec
+if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
+else:
+    ModuleSpec = _bootstrap.ModuleSpec  # the same class, without importing importlib.machinery
 
 
-class PendingSpec(ModuleSpec):  # type: ignore[misc]  # ModuleSpec is typed via the Any module
+class PendingSpec(ModuleSpec):
     """The class of a pending lazy module's ``__spec__`` until it loads.
 
     importlib reads ``__spec__._initializing`` on every ``import X`` of a module already in

@@ -69,7 +69,7 @@ def test_on_load_runs_at_the_real_load_not_the_import(pkgs: Packages) -> None:
     assert seen == []
     assert hooked.X == 1
     assert seen == [hooked]
-    hooked.X  # noqa: B018
+    hooked.X
     assert len(seen) == 1
 
 
