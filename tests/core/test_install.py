@@ -170,3 +170,35 @@ def test_beside_pytest_assertion_rewriting(
     pytester.makeini("[pytest]\npython_files = test_*.py helper_*.py\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_beside_an_editable_install_style_finder(tmp_path: Path, pkgs: Packages) -> None:
+    """setuptools' editable installs append a meta path finder that maps a top-level name to a
+    source tree outside sys.path; lazymed asks it for the real spec."""
+    import importlib.machinery
+    import importlib.util
+
+    src = tmp_path / "src" / "editable_lm"
+    src.mkdir(parents=True)
+    (src / "__init__.py").write_text(
+        f"import {pkgs.logname} as l\nl.runs.append(__name__)\nVALUE = 'editable'\n"
+    )
+
+    class EditableFinder:
+        @classmethod
+        def find_spec(
+            cls, name: str, path: object = None, target: object = None
+        ) -> importlib.machinery.ModuleSpec | None:
+            if name != "editable_lm":
+                return None
+            return importlib.util.spec_from_file_location(
+                name, src / "__init__.py", submodule_search_locations=[str(src)]
+            )
+
+    sys.meta_path.append(EditableFinder)  # type: ignore[arg-type]
+    lazymed.install(lazy=["editable_lm"])
+    import editable_lm
+
+    assert pkgs.runs == []
+    assert editable_lm.VALUE == "editable"
+    assert pkgs.runs == ["editable_lm"]
