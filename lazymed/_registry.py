@@ -26,7 +26,7 @@ LOADED = "loaded"
 FAILED = "failed"
 DISABLED = "disabled"
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 try:
     _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 except (AttributeError, ValueError, OSError):  # not POSIX
