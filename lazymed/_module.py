@@ -88,6 +88,7 @@ class Pending:
     """A lazy module that has not run yet."""
 
     __slots__ = (
+        "detached",
         "disabled",
         "loader",
         "loading_tid",
@@ -110,6 +111,8 @@ class Pending:
         # by the import system, a monkeypatch) is re-applied after the module's code runs.
         self.snapshot = dict(module.__dict__)
         self.reapply: dict[str, object] = {}
+        # True after a failed load removed it from sys.modules and its parent package.
+        self.detached = False
         self.loading_tid: int | None = None
 
 
@@ -289,6 +292,9 @@ def _execute(
         # after the outside one, so whatever the parent binds to the name is final.
         parent.reapply.pop(key, None)
 
+    if state.detached and name not in sys.modules:
+        sys.modules[name] = module  # a retry after a failed load: registered again, as import does
+
     if record.first_used_at is None:
         record.first_used_at = call_site(caller)
         record.first_used_attr = attr
@@ -297,6 +303,7 @@ def _execute(
     if spec is not None:
         spec._initializing = True  # a concurrent `import X` now waits on the module lock
     stack.append(name)
+    entry_before = sys.modules.get(name)
     rss0 = rss_bytes()
     t0 = now()
     try:
@@ -308,8 +315,15 @@ def _execute(
         namespace.update(before)
         if type(module) is not LazyModule:
             object.__setattr__(module, "__class__", LazyModule)
-        if sys.modules.get(name) is not module:
-            sys.modules[name] = module
+        # As a failed eager import does: no sys.modules entry, no attribute on the parent
+        # package. The object stays bound where it was imported and retries on next use.
+        sys.modules.pop(name, None)
+        parent_module = sys.modules.get(parent_name) if parent_name else None
+        if parent_module is not None:
+            parent_ns = _module_getattribute(parent_module, "__dict__")
+            if parent_ns.get(key) is module:
+                del parent_ns[key]
+        state.detached = True
         state.loading_tid = None
         if spec is not None:
             spec._initializing = False
@@ -321,7 +335,7 @@ def _execute(
             f"lazymed: while loading lazy module {name!r} "
             f"(imported at {record.imported_at or 'an unknown site'}; "
             f"first used by {what} at {call_site(caller) or used}). "
-            "It stays lazy: the next access retries."
+            "It was removed from sys.modules as a failed import is; the next access retries."
         )
         raise
     seconds = now() - t0
@@ -331,6 +345,10 @@ def _execute(
     for attr_name, value in state.reapply.items():
         if namespace.get(attr_name, reapply) is not value:
             namespace[attr_name] = value
+    if state.detached and parent_name:
+        parent_module = sys.modules.get(parent_name)
+        if parent_module is not None and sys.modules.get(name) is module:
+            setattr(parent_module, key, module)  # what a successful import does
     if type(module) is LazyModule:  # keep a class the module's own code chose
         object.__setattr__(module, "__class__", ModuleType)
     if spec is not None:
@@ -343,7 +361,7 @@ def _execute(
     record.error = None
     record.load_seconds = seconds
     record.rss_growth_bytes = None if rss0 is None or rss1 is None else rss1 - rss0
-    if sys.modules.get(name) is not module:
+    if sys.modules.get(name) is not entry_before:
         import warnings  # only when there is something to say
 
         warnings.warn(

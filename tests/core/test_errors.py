@@ -39,7 +39,7 @@ def test_nothing_half_initialised_remains_and_the_next_access_retries(pkgs: Pack
 
     with pytest.raises(RuntimeError):
         flaky.READY
-    assert sys.modules["flaky"] is flaky
+    assert "flaky" not in sys.modules  # as after a failed eager import
     assert type(flaky) is LazyModule
     assert "os" not in flaky.__dict__  # the failed run's globals are gone
     assert lazymed.status().module("flaky").state == "failed"
@@ -51,6 +51,7 @@ def test_nothing_half_initialised_remains_and_the_next_access_retries(pkgs: Pack
     finally:
         del os.environ["LM_FLAKY_OK"]
     assert type(flaky) is types.ModuleType
+    assert sys.modules["flaky"] is flaky
     assert pkgs.runs == ["flaky", "flaky"]
     assert lazymed.status().module("flaky").state == "loaded"
 
@@ -97,7 +98,45 @@ def test_failed_module_restores_a_replaced_sys_modules_entry(pkgs: Packages) -> 
 
     with pytest.raises(OSError):
         replacer.anything
-    assert sys.modules["replacer"] is replacer
+    assert "replacer" not in sys.modules  # eager import removes whatever the entry became
+
+
+def test_failed_submodule_leaves_neither_entry_nor_parent_attribute(pkgs: Packages) -> None:
+    """Eager CPython: a failed `from pkg.sub import x` leaves no pkg.sub anywhere; a scan like
+    pickle.whichmodule must not meet it again."""
+    pkgs.module("fpkg", package=True)
+    pkgs.module("fpkg.sub", "import does_not_exist_lm\n")
+    lazymed.install(lazy=["fpkg"])
+    import fpkg
+
+    with pytest.raises(ImportError):
+        from fpkg.sub import thing  # noqa: F401
+    assert "fpkg.sub" not in sys.modules
+    assert "sub" not in vars(fpkg)
+    import pickle
+
+    def orphan() -> None:
+        pass
+
+    orphan.__module__ = None  # type: ignore[assignment]
+    assert pickle.whichmodule(orphan, "lm_no_such_name") == "__main__"
+
+
+def test_fresh_import_after_a_failure_retries(pkgs: Packages, tmp_path: object) -> None:
+    path = pkgs.module("again", "import lm_dep_later\nX = lm_dep_later.V\n")
+    lazymed.install(lazy=["again"])
+    import again
+
+    with pytest.raises(ModuleNotFoundError):
+        again.X
+    (path.parent / "lm_dep_later.py").write_text("V = 9\n")
+    import importlib
+
+    importlib.invalidate_caches()
+    import again as fresh
+
+    assert fresh.X == 9
+    assert again.X == 9  # the first object retries too
 
 
 def test_module_replacing_its_sys_modules_entry_warns(pkgs: Packages) -> None:

@@ -91,6 +91,18 @@ def test_on_load_for_an_unmanaged_module_uses_wrapt(pkgs: Packages) -> None:
     assert seen == ["plain_lm"]
 
 
+def test_on_load_before_install_waits_for_the_real_load(pkgs: Packages) -> None:
+    pkgs.module("early_hook", "X = 1\n")
+    seen: list[str] = []
+    lazymed.on_load("early_hook", lambda m: seen.append(type(m).__name__))
+    lazymed.install(lazy=["early_hook"])
+    import early_hook
+
+    assert seen == []
+    assert early_hook.X == 1
+    assert seen == ["module"]
+
+
 def test_on_load_errors(pkgs: Packages) -> None:
     with pytest.raises(lazymed.ConfigError):
         lazymed.on_load("not a name", print)
