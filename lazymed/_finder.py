@@ -70,13 +70,17 @@ class LazyLoader:
         # Eager: a C extension, or imported by another lazy module's code while it loads.
         if record.imported_at is None:
             record.imported_at = call_site(sys._getframe(1))
+        stack = loading_stack()
+        stack.append(module.__name__)  # a load inside a load: error chains name both
         rss0, t0 = rss_bytes(), now()
-        self.real.exec_module(module)
+        try:
+            self.real.exec_module(module)
+        finally:
+            stack.pop()
         record.load_seconds = now() - t0
         rss1 = rss_bytes()
         record.rss_growth_bytes = None if rss0 is None or rss1 is None else rss1 - rss0
         record.state = LOADED
-        stack = loading_stack()
         if stack and record.first_used_at is None:
             record.first_used_at = f"the load of lazy module {stack[-1]!r}"
 
@@ -96,6 +100,20 @@ class DisabledLoader:
 
     def is_package(self, fullname: str) -> bool:
         return True
+
+
+def find_real_spec(name: str, path: Sequence[str] | None) -> ModuleSpec | None:
+    """The spec the finders on ``sys.meta_path`` other than lazymed's give for ``name``."""
+    for finder in list(sys.meta_path):
+        if isinstance(finder, LazyFinder):
+            continue
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None:
+            continue
+        spec: ModuleSpec | None = find_spec(name, path, None)
+        if spec is not None:
+            return spec
+    return None
 
 
 def _new_spec(name: str, loader: object, like: ModuleSpec | None = None) -> ModuleSpec:
@@ -156,16 +174,7 @@ class LazyFinder:
         self, name: str, path: Sequence[str] | None, target: ModuleType | None
     ) -> ModuleSpec | None:
         """The spec the other finders on ``sys.meta_path`` give for ``name``."""
-        for finder in list(sys.meta_path):
-            if finder is self or isinstance(finder, LazyFinder):
-                continue
-            find_spec = getattr(finder, "find_spec", None)
-            if find_spec is None:
-                continue
-            spec: ModuleSpec | None = find_spec(name, path, target)
-            if spec is not None:
-                return spec
-        return None
+        return find_real_spec(name, path)
 
     def invalidate_caches(self) -> None:
         """Nothing cached here; present for ``importlib.invalidate_caches()``."""

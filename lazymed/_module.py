@@ -213,9 +213,13 @@ class LazyModule(ModuleType):
                     load(child, None, sys._getframe(1))
             return value
         caller = sys._getframe(1)
-        if REGISTRY.config is not None and REGISTRY.config.from_import == "deferred":
-            importer = from_import_frame(caller)
-            if importer is not None and attr != "__all__" and _module_level(importer):
+        importer = from_import_frame(caller)
+        if importer is not None and attr != "__all__":
+            found = _from_import_submodule(self, state, attr, caller, importer)
+            if found is not _NOT_A_SUBMODULE:
+                return found
+            config = REGISTRY.config
+            if config is not None and config.from_import == "deferred" and _module_level(importer):
                 from ._deferred import Deferred
 
                 return Deferred(self, attr, importer.f_globals, call_site(importer))
@@ -234,6 +238,45 @@ class LazyModule(ModuleType):
         if state is not None:
             load(state, "__dir__", sys._getframe(1))
         return list(_module_dir(self))
+
+
+_NOT_A_SUBMODULE = object()
+
+
+def _from_import_submodule(
+    module: LazyModule, state: Pending, attr: str, caller: FrameType, importer: FrameType
+) -> object:
+    """``from pkg import sub`` / ``import pkg.sub as m`` of a submodule, without running pkg.
+
+    Eager CPython runs ``pkg/__init__`` first and binds what the package binds to ``sub``, else
+    the submodule. When a static reading of ``__init__`` proves the package binds ``sub`` to
+    nothing else (:mod:`lazymed._bindings`), the lazy submodule is the eager answer, so it is
+    bound now and the package stays pending. Returns ``_NOT_A_SUBMODULE`` otherwise (the caller
+    then loads the package, or defers).
+    """
+    namespace = _module_getattribute(module, "__dict__")
+    path = namespace.get("__path__")
+    if path is None:
+        return _NOT_A_SUBMODULE  # not a package
+    full = f"{state.name}.{attr}"
+    value = namespace.get(attr, _NOT_A_SUBMODULE)
+    if value is not _NOT_A_SUBMODULE and sys.modules.get(full) is not value:
+        return _NOT_A_SUBMODULE  # set by someone else: only the package's code can say
+    from ._bindings import binds_only_submodule
+
+    if not binds_only_submodule(state.name, namespace.get("__file__"), attr):
+        return _NOT_A_SUBMODULE
+    if value is not _NOT_A_SUBMODULE:
+        return value  # the lazy submodule, bound on the package by the import system
+    if caller is importer:
+        return _NOT_A_SUBMODULE  # IMPORT_FROM of a name the package does not have yet
+    # importlib's _handle_fromlist probing hasattr(pkg, attr): is there such a submodule?
+    from ._finder import find_real_spec
+
+    if find_real_spec(full, path) is None:
+        return _NOT_A_SUBMODULE
+    # "absent": _handle_fromlist imports pkg.sub (a lazy module) and binds it on the package
+    raise AttributeError(attr)
 
 
 def load(state: Pending, attr: str | None, caller: FrameType | None) -> None:

@@ -41,16 +41,18 @@ def test_using_only_the_submodule_still_runs_parents_first(pkgs: Packages) -> No
     assert pkgs.runs == ["pb", "pb.sub"]
 
 
-def test_import_as_reads_the_parent_attribute_like_eager(pkgs: Packages) -> None:
-    """`import p.sub as m` is `m = getattr(p, "sub")` (bpo-30024): p's code decides what that
-    is, so p runs at the statement; the submodule itself stays lazy."""
+def test_import_as_binds_the_lazy_submodule_when_the_package_cannot_shadow_it(
+    pkgs: Packages,
+) -> None:
+    """`import p.sub as m` is `m = getattr(p, "sub")` (bpo-30024); p's __init__ provably binds
+    nothing else to `sub`, so neither runs yet."""
     pkgs.module("pg", package=True)
     pkgs.module("pg.sub", "X = 1\n")
     lazymed.install(lazy=["pg"])
     import pg.sub as sub
 
-    assert pkgs.runs == ["pg"]
-    assert type(sub) is LazyModule
+    assert pkgs.runs == []
+    assert sub is sys.modules["pg.sub"]
     assert sub.X == 1
     assert pkgs.runs == ["pg", "pg.sub"]
 
@@ -62,12 +64,33 @@ def test_from_package_import_submodule_is_lazy(pkgs: Packages) -> None:
     lazymed.install(lazy=["pc"])
     from pc import leaf
 
-    # eager from_import loads the package at the statement (as Python runs pc/__init__);
-    # the submodule itself is a lazy module of its own
-    assert pkgs.runs == ["pc"]
+    # pc/__init__ provably binds `leaf` to nothing but the submodule: neither runs yet
+    assert pkgs.runs == []
     assert type(leaf) is LazyModule
+    assert leaf is sys.modules["pc.leaf"]
     assert leaf.X == 1
     assert pkgs.runs == ["pc", "pc.leaf"]
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        "from .leaf import leaf\n",
+        "def leaf():\n    return 1\n",
+        "from .impl import *\n",
+        "def __getattr__(name):\n    return name\n",
+        "leaf = 3\n",
+        "import sys\nsetattr(sys.modules[__name__], 'leaf', 3)\n",
+    ],
+)
+def test_from_import_runs_the_package_when_it_may_bind_the_name(pkgs: Packages, init: str) -> None:
+    pkgs.module("pp", init, package=True)
+    pkgs.module("pp.leaf", "def leaf():\n    return 2\n")
+    pkgs.module("pp.impl", "leaf = 4\n")
+    lazymed.install(lazy=["pp"])
+    from pp import leaf  # noqa: F401
+
+    assert pkgs.runs[0] == "pp"  # eager order: the package decides what `leaf` is
 
 
 def test_lazy_submodule_is_set_on_its_parent(pkgs: Packages) -> None:

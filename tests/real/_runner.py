@@ -331,3 +331,17 @@ def effects(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, An
         else:
             out[key] = [old, new]
     return out
+
+
+#: Standard-library modules lazymed itself may import at a first use (import-statement analysis:
+#: opcode numbers, and ast for reading a package's ``__init__``; see README "Semantics").
+LAZYMED_HELPER_MODULES = frozenset({"opcode", "_opcode", "ast", "_ast"})
+
+
+def ours(modules: set[str]) -> set[str]:
+    """The subset of ``modules`` that lazymed brings: its own package and its helper imports."""
+    return {
+        m
+        for m in modules
+        if m == "lazymed" or m.startswith("lazymed.") or m in LAZYMED_HELPER_MODULES
+    }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ._runner import effects, state_changes, with_parents
+from ._runner import effects, ours, state_changes, with_parents
 from ._workloads import ALL, BY_KEY, RunCache
 
 KEYS = [w.key for w in ALL]
@@ -109,9 +109,8 @@ def test_after_first_use_the_process_matches_eager(real_runs: RunCache, key: str
     lazy_modules = set(lazy["after_use"]["modules"])
     # lazymed's own modules and what install() imported are the only extras allowed.
     installed = set(lazy["post_install"]["modules"]) - set(lazy["pre_install"]["modules"])
-    ours = {m for m in lazy_modules if m == "lazymed" or m.startswith("lazymed.")}
     assert sorted(eager_modules - lazy_modules) == []
-    assert sorted(lazy_modules - eager_modules - installed - ours) == []
+    assert sorted(lazy_modules - eager_modules - installed - ours(lazy_modules)) == []
     assert lazy["module_keys"] == eager["module_keys"]
     # Threads started, atexit handlers and warnings filters registered, environment written,
     # finders added... by the package at import time: deferred, but not lost.
