@@ -123,8 +123,8 @@ class Config:
 def find_pyproject(start_dir: str | None = None) -> tuple[str | None, dict[str, object] | None]:
     """The nearest ``pyproject.toml`` holding a ``[tool.lazymed]`` table, and that table.
 
-    Walks up from ``start_dir``; by default from the directory of the ``__main__`` script, then
-    (if nothing is found there) from the working directory, as ruff does for ``[tool.ruff]``.
+    Walks up from ``start_dir``; by default from the directory of the ``__main__`` script (and of
+    its symlink target), then from the working directory, as ruff does for ``[tool.ruff]``.
     Returns ``(None, None)`` when there is none. Raises ConfigError for an unreadable or invalid
     file met on the way.
     """
@@ -136,6 +136,9 @@ def find_pyproject(start_dir: str | None = None) -> tuple[str | None, dict[str, 
         main_file = getattr(main, "__file__", None)
         if isinstance(main_file, str) and main_file:
             starts.append(os.path.dirname(os.path.abspath(main_file)))
+            # A symlinked script (/usr/local/bin/app -> /srv/proj/bin/run.py): Python runs the
+            # project's code from the link's target, so its config is found from there too.
+            starts.append(os.path.dirname(os.path.realpath(main_file)))
         starts.append(os.getcwd())
     seen: set[str] = set()
     for start in starts:
@@ -244,9 +247,13 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
-def _unknown_key(where: str, key: str, schema: Mapping[str, object]) -> ConfigError:
-    valid = ", ".join(sorted(schema))
-    return ConfigError(f"{where}: unknown key {key!r}.{_suggest(key, schema)} Valid keys: {valid}.")
+def _unknown_key(
+    where: str, key: str, schema: Mapping[str, object], extra: tuple[str, ...] = ()
+) -> ConfigError:
+    keys = sorted([*schema, *extra])
+    return ConfigError(
+        f"{where}: unknown key {key!r}.{_suggest(key, keys)} Valid keys: {', '.join(keys)}."
+    )
 
 
 def check_module_name(name: object, where: str) -> str:
@@ -307,16 +314,18 @@ def _validate_value(value: object, kind: Kind, where: str) -> object:
     raise AssertionError(f"unknown schema kind {tag!r}")  # pragma: no cover - schema bug
 
 
-def validate_table(table: object, schema: Schema, where: str) -> dict[str, object]:
+def validate_table(
+    table: object, schema: Schema, where: str, extra: tuple[str, ...] = ()
+) -> dict[str, object]:
     """A validated copy of ``table`` (lists become tuples). Raises ConfigError naming ``where``
-    and the key, listing the valid keys for an unknown one."""
+    and the key, listing the valid keys (``schema``'s and ``extra``) for an unknown one."""
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: expected a table, got {type(table).__name__} {table!r}")
     out: dict[str, object] = {}
     for key, value in table.items():
         kind = schema.get(key)
         if kind is None:
-            raise _unknown_key(where, key, schema)
+            raise _unknown_key(where, key, schema, extra)
         if kind[0] == "table" and where.endswith("]"):
             sub_where = f"{where[:-1]}.{key}]"
         else:
@@ -466,7 +475,12 @@ def load_config(
     if config is not None:
         path: str | None = os.path.abspath(os.fspath(config))
         assert path is not None
-        raw = read_table(path)
+        try:
+            raw = read_table(path)
+        except ConfigError as exc:
+            if not origin_hint:
+                raise
+            raise ConfigError(f"{exc}{origin_hint}") from None
         if raw is None:
             raise ConfigError(f"{path}{origin_hint}: no [tool.lazymed] table in this file")
     else:
@@ -475,7 +489,7 @@ def load_config(
 
     label = path if path is not None else "<no pyproject.toml>"
     raw_profiles = raw.pop("profiles", {})
-    table = validate_table(raw, SCHEMA, f"{label}: [tool.lazymed]")
+    table = validate_table(raw, SCHEMA, f"{label}: [tool.lazymed]", extra=("profiles",))
     if not isinstance(raw_profiles, dict):
         raise ConfigError(
             f"{label}: [tool.lazymed.profiles] must be a table of tables, got {raw_profiles!r}"
