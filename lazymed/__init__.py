@@ -6,14 +6,12 @@ import as lazy modules: nothing of theirs runs until an attribute is first used,
 are ordinary modules. This package's import path uses the standard library only.
 """
 
-from __future__ import annotations
-
 from ._errors import ConfigError, DisabledModuleError, LazymedWarning
-from ._hooks import on_load
 from ._install import enabled, install, uninstall
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._hooks import on_load
     from ._status import ModuleStatus, Status, status
 
 __version__ = "0.1.0"
@@ -32,15 +30,22 @@ __all__ = [
     "uninstall",
 ]
 
-_LATE = {"status", "Status", "ModuleStatus"}
+# Imported on first use (PEP 562), not by `import lazymed`: status() and its record types load
+# dataclasses; on_load() may load wrapt. The install path stays standard-library-small.
+_LATE = {
+    "status": "_status",
+    "Status": "_status",
+    "ModuleStatus": "_status",
+    "on_load": "_hooks",
+}
 
 
 def __getattr__(name: str) -> object:
-    # PEP 562: status() and its record types load dataclasses, so they are imported on first use.
-    if name in _LATE:
-        from . import _status
+    module_name = _LATE.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'lazymed' has no attribute {name!r}")
+    import importlib
 
-        value = getattr(_status, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'lazymed' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module_name}"), name)
+    globals()[name] = value
+    return value

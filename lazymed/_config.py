@@ -9,8 +9,6 @@ Core layer: standard library only, and cheap. ``tomllib`` costs ~10 ms to import
 inode (as CPython validates bytecode caches); a cache hit costs one ``stat`` and one small read.
 """
 
-from __future__ import annotations
-
 import marshal
 import os
 import sys
@@ -19,7 +17,7 @@ from ._errors import ConfigError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Mapping
 
     Kind = tuple[object, ...]
     Schema = dict[str, Kind]
@@ -34,10 +32,10 @@ RESERVED_ENV = {
 }
 
 # A kind is a tuple whose first item names it; validators below interpret them.
-MODULES: Kind = ("modules",)
+MODULES: "Kind" = ("modules",)
 # The schema of [tool.lazymed]. Later layers (memory, startup, web, isolate) add sub-tables as
 # ("table", {key: kind}) entries; profiles and environment overrides pick them up automatically.
-SCHEMA: Schema = {
+SCHEMA: "Schema" = {
     "lazy": MODULES,
     "critical": MODULES,
     "from_import": ("choice", ("eager", "deferred")),
@@ -49,7 +47,9 @@ DEFAULTS: dict[str, object] = {
     "from_import": "eager",
     "disabled_modules": (),
 }
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
+# A parse-cache entry: (raw [tool.lazymed] table, validated tables or None, stamp, cache file)
+Entry = tuple[object, object, object, "str | None"]
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
 
@@ -128,6 +128,13 @@ def find_pyproject(start_dir: str | None = None) -> tuple[str | None, dict[str, 
     Returns ``(None, None)`` when there is none. Raises ConfigError for an unreadable or invalid
     file met on the way.
     """
+    path, entry = _find(start_dir)
+    table = None if entry is None else entry[0]
+    return path, table if isinstance(table, dict) else None
+
+
+def _find(start_dir: str | None) -> tuple[str | None, Entry | None]:
+    """Like :func:`find_pyproject`, returning the cache entry instead of the table."""
     starts: list[str] = []
     if start_dir is not None:
         starts.append(os.path.abspath(start_dir))
@@ -147,9 +154,9 @@ def find_pyproject(start_dir: str | None = None) -> tuple[str | None, dict[str, 
             seen.add(directory)
             candidate = os.path.join(directory, "pyproject.toml")
             if os.path.isfile(candidate):
-                table = read_table(candidate)
-                if table is not None:
-                    return candidate, table
+                entry = _read(candidate)
+                if isinstance(entry[0], dict):
+                    return candidate, entry
             parent = os.path.dirname(directory)
             if parent == directory:
                 break
@@ -177,25 +184,49 @@ def read_table(path: str) -> dict[str, object] | None:
     Served from the marshal cache when the file's size, mtime and inode are unchanged.
     Raises ConfigError naming the file when it cannot be read or is not valid TOML.
     """
-    path = os.path.abspath(path)
+    table = _read(os.path.abspath(path))[0]
+    return table if isinstance(table, dict) else None
+
+
+def _read(path: str) -> Entry:
+    """``(raw table, validated tables or None, stamp, cache file)`` of ``path``."""
     try:
         st = os.stat(path)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the configuration file: {exc.strerror}") from None
-    stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+    # The schema is part of the key: validated tables cached by another version stay unused.
+    stamp = (st.st_size, st.st_mtime_ns, st.st_ino, repr(SCHEMA))
     cache = _cache_file(path)
     if cache is not None:
         try:
             with open(cache, "rb") as fh:
-                version, cached_path, cached_stamp, table = marshal.loads(fh.read())
+                version, cached_path, cached_stamp, table, validated = marshal.loads(fh.read())
             if version == _CACHE_VERSION and cached_path == path and cached_stamp == stamp:
-                return table  # type: ignore[no-any-return]
+                return table, validated, stamp, cache
         except (OSError, ValueError, EOFError, TypeError):
             pass  # missing, stale or corrupt cache: parse the file
     table = _parse(path)
+    _store(path, stamp, table, None, cache)
+    return table, None, stamp, cache
+
+
+def _store(path: str, stamp: object, table: object, validated: object, cache: str | None) -> None:
     if cache is not None:
-        _write_cache(cache, (_CACHE_VERSION, path, stamp, table))
-    return table
+        _write_cache(cache, (_CACHE_VERSION, path, stamp, table, validated))
+
+
+def _validated(
+    path: str, label: str, entry: Entry | None = None
+) -> tuple[dict[str, object], dict[str, dict[str, object]]]:
+    """The validated base table and profiles of ``path``, from the cache when it has them
+    (validation runs once per file version, not once per start)."""
+    table, validated, stamp, cache = _read(path) if entry is None else entry
+    if validated is None:
+        from ._schema import validate_document
+
+        validated = validate_document(table if isinstance(table, dict) else {}, label)
+        _store(path, stamp, table, validated, cache)
+    return validated  # type: ignore[return-value]
 
 
 def _parse(path: str) -> dict[str, object] | None:
@@ -219,7 +250,7 @@ def _parse(path: str) -> dict[str, object] | None:
     return table
 
 
-def _write_cache(cache: str, payload: tuple[int, str, tuple[int, int, int], object]) -> None:
+def _write_cache(cache: str, payload: tuple[object, ...]) -> None:
     try:
         data = marshal.dumps(payload)  # type: ignore[arg-type]  # checked at run time
     except ValueError:
@@ -237,104 +268,7 @@ def _write_cache(cache: str, payload: tuple[int, str, tuple[int, int, int], obje
             pass
 
 
-# --------------------------------------------------------------------------- validation
-
-
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    import difflib  # error path only
-
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" Did you mean {close[0]!r}?" if close else ""
-
-
-def _unknown_key(
-    where: str, key: str, schema: Mapping[str, object], extra: tuple[str, ...] = ()
-) -> ConfigError:
-    keys = sorted([*schema, *extra])
-    return ConfigError(
-        f"{where}: unknown key {key!r}.{_suggest(key, keys)} Valid keys: {', '.join(keys)}."
-    )
-
-
-def check_module_name(name: object, where: str) -> str:
-    """``name`` if it is a dotted module name (``a.b_c.d``); else ConfigError naming ``where``."""
-    if not isinstance(name, str):
-        raise ConfigError(f"{where}: module names must be strings, got {name!r}")
-    parts = name.split(".")
-    if not name or not all(part.isidentifier() for part in parts):
-        raise ConfigError(
-            f"{where}: {name!r} is not a dotted module name (like 'google.cloud.storage'; "
-            "no relative names, spaces or empty parts)"
-        )
-    return name
-
-
-def _validate_value(value: object, kind: Kind, where: str) -> object:
-    tag = kind[0]
-    if tag == "modules":
-        if not isinstance(value, list | tuple):
-            raise ConfigError(
-                f"{where}: expected a list of module names, got {type(value).__name__} {value!r}"
-            )
-        names: list[str] = []
-        for item in value:
-            name = check_module_name(item, where)
-            if name in names:
-                raise ConfigError(f"{where}: {name!r} is listed twice")
-            names.append(name)
-        return tuple(names)
-    if tag == "choice":
-        choices = kind[1]
-        assert isinstance(choices, tuple)
-        if value not in choices:
-            options = ", ".join(repr(c) for c in choices)
-            raise ConfigError(f"{where}: expected one of {options}, got {value!r}")
-        return value
-    if tag == "bool":
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if tag == "str":
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {type(value).__name__} {value!r}")
-        return value
-    if tag in ("int", "number"):
-        ok_types = (int,) if tag == "int" else (int, float)
-        if isinstance(value, bool) or not isinstance(value, ok_types):
-            expected = "an integer" if tag == "int" else "a number"
-            raise ConfigError(f"{where}: expected {expected}, got {value!r}")
-        low = kind[1] if len(kind) > 1 else None
-        if isinstance(low, int | float) and value < low:
-            raise ConfigError(f"{where}: must be >= {low}, got {value!r}")
-        return value
-    if tag == "table":
-        sub = kind[1]
-        assert isinstance(sub, dict)
-        return validate_table(value, sub, where)
-    raise AssertionError(f"unknown schema kind {tag!r}")  # pragma: no cover - schema bug
-
-
-def validate_table(
-    table: object, schema: Schema, where: str, extra: tuple[str, ...] = ()
-) -> dict[str, object]:
-    """A validated copy of ``table`` (lists become tuples). Raises ConfigError naming ``where``
-    and the key, listing the valid keys (``schema``'s and ``extra``) for an unknown one."""
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: expected a table, got {type(table).__name__} {table!r}")
-    out: dict[str, object] = {}
-    for key, value in table.items():
-        kind = schema.get(key)
-        if kind is None:
-            raise _unknown_key(where, key, schema, extra)
-        if kind[0] == "table" and where.endswith("]"):
-            sub_where = f"{where[:-1]}.{key}]"
-        else:
-            sub_where = f"{where} key {key!r}"
-        out[key] = _validate_value(value, kind, sub_where)
-    return out
-
-
-def merge(base: dict[str, object], top: Mapping[str, object]) -> dict[str, object]:
+def merge(base: dict[str, object], top: "Mapping[str, object]") -> dict[str, object]:
     """``top`` over ``base``: tables (dicts) merge key by key, anything else replaces."""
     out = dict(base)
     for key, value in top.items():
@@ -347,7 +281,7 @@ def merge(base: dict[str, object], top: Mapping[str, object]) -> dict[str, objec
 
 
 def _record_sources(
-    sources: dict[str, str], table: Mapping[str, object], origin: str, prefix: str = ""
+    sources: dict[str, str], table: "Mapping[str, object]", origin: str, prefix: str = ""
 ) -> None:
     for key, value in table.items():
         if isinstance(value, dict):
@@ -359,7 +293,7 @@ def _record_sources(
 # --------------------------------------------------------------------------- environment
 
 
-def env_flag(name: str, environ: Mapping[str, str]) -> bool:
+def env_flag(name: str, environ: "Mapping[str, str]") -> bool:
     """Boolean environment variable: 1/true/yes/on or 0/false/no/off/empty (any case).
     Raises ConfigError naming the variable for anything else."""
     raw = environ.get(name)
@@ -375,78 +309,6 @@ def env_flag(name: str, environ: Mapping[str, str]) -> bool:
     )
 
 
-def _env_names(schema: Schema) -> dict[str, tuple[str, ...]]:
-    names: dict[str, tuple[str, ...]] = {}
-    for key, kind in schema.items():
-        if kind[0] == "table":
-            sub = kind[1]
-            assert isinstance(sub, dict)
-            for subkey in sub:
-                names[f"{ENV_PREFIX}{key.upper()}__{subkey.upper()}"] = (key, subkey)
-        else:
-            names[f"{ENV_PREFIX}{key.upper()}"] = (key,)
-    return names
-
-
-def _parse_env_value(name: str, raw: str, kind: Kind) -> object:
-    tag = kind[0]
-    if tag == "modules":
-        return [item.strip() for item in raw.split(",") if item.strip()]
-    if tag == "bool":
-        value = raw.strip().lower()
-        if value in _TRUE:
-            return True
-        if value in _FALSE:
-            return False
-        raise ConfigError(f"environment variable {name}={raw!r}: expected true or false")
-    if tag in ("int", "number"):
-        try:
-            return int(raw)
-        except ValueError:
-            if tag == "number":
-                try:
-                    return float(raw)
-                except ValueError:
-                    pass
-        raise ConfigError(f"environment variable {name}={raw!r}: expected a number")
-    return raw.strip()
-
-
-def env_overrides(environ: Mapping[str, str], schema: Schema = SCHEMA) -> dict[str, object]:
-    """The settings given as ``LAZYMED_<KEY>`` / ``LAZYMED_<TABLE>__<KEY>`` variables, validated.
-
-    Raises ConfigError naming the variable for a bad value, and for any unknown ``LAZYMED_*``
-    variable (listing the valid ones): a typo is never silently ignored.
-    """
-    names = _env_names(schema)
-    table: dict[str, object] = {}
-    for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV:
-            continue
-        path = names.get(name)
-        if path is None:
-            valid = sorted([*names, *RESERVED_ENV])
-            raise ConfigError(
-                f"unknown environment variable {name}.{_suggest(name, valid)} "
-                f"Valid lazymed variables: {', '.join(valid)}."
-            )
-        kind = schema[path[0]]
-        if len(path) == 2:
-            sub = kind[1]
-            assert isinstance(sub, dict)
-            kind = sub[path[1]]
-        value = _validate_value(
-            _parse_env_value(name, raw, kind), kind, f"environment variable {name}"
-        )
-        if len(path) == 2:
-            inner = table.setdefault(path[0], {})
-            assert isinstance(inner, dict)
-            inner[path[1]] = value
-        else:
-            table[path[0]] = value
-    return table
-
-
 # --------------------------------------------------------------------------- loading
 
 
@@ -454,10 +316,10 @@ def load_config(
     config: str | os.PathLike[str] | None = None,
     *,
     profile: str | None = None,
-    overrides: Mapping[str, object] | None = None,
+    overrides: "Mapping[str, object] | None" = None,
     start_dir: str | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Config:
+    environ: "Mapping[str, str] | None" = None,
+) -> "Config":
     """Read, validate and layer the configuration.
 
     ``config`` (else ``$LAZYMED_CONFIG``) names the file, else the nearest pyproject.toml with a
@@ -475,33 +337,20 @@ def load_config(
     if config is not None:
         path: str | None = os.path.abspath(os.fspath(config))
         assert path is not None
+        entry: Entry | None
         try:
-            raw = read_table(path)
+            entry = _read(path)
         except ConfigError as exc:
             if not origin_hint:
                 raise
             raise ConfigError(f"{exc}{origin_hint}") from None
-        if raw is None:
+        if not isinstance(entry[0], dict):
             raise ConfigError(f"{path}{origin_hint}: no [tool.lazymed] table in this file")
     else:
-        path, raw = find_pyproject(start_dir)
-    raw = {} if raw is None else dict(raw)
+        path, entry = _find(start_dir)
 
     label = path if path is not None else "<no pyproject.toml>"
-    raw_profiles = raw.pop("profiles", {})
-    table = validate_table(raw, SCHEMA, f"{label}: [tool.lazymed]", extra=("profiles",))
-    if not isinstance(raw_profiles, dict):
-        raise ConfigError(
-            f"{label}: [tool.lazymed.profiles] must be a table of tables, got {raw_profiles!r}"
-        )
-    profiles: dict[str, dict[str, object]] = {}
-    for name, ptable in raw_profiles.items():
-        where = f"{label}: [tool.lazymed.profiles.{name}]"
-        if not isinstance(ptable, dict):
-            raise ConfigError(f"{where}: a profile must be a table, got {ptable!r}")
-        if "profiles" in ptable:
-            raise ConfigError(f"{where}: profiles cannot be nested")
-        profiles[name] = validate_table(ptable, SCHEMA, where)
+    table, profiles = _validated(path, label, entry) if path is not None else ({}, {})
 
     sources: dict[str, str] = {}
     _record_sources(sources, table, f"{label} [tool.lazymed]")
@@ -517,7 +366,11 @@ def load_config(
         table = merge(table, profiles[active])
         _record_sources(sources, profiles[active], f"{label} [tool.lazymed.profiles.{active}]")
 
-    from_env = env_overrides(env)
+    from_env: dict[str, object] = {}
+    if any(k.startswith(ENV_PREFIX) and k not in RESERVED_ENV for k in env):
+        from ._schema import env_overrides
+
+        from_env = env_overrides(env)
     table = merge(table, from_env)
     for key, value in from_env.items():
         if isinstance(value, dict):
@@ -530,6 +383,8 @@ def load_config(
     if given:
         if "profiles" in given:
             raise ConfigError("install(profiles=...): profiles can only be defined in the file")
+        from ._schema import validate_table
+
         kw_table = validate_table(given, SCHEMA, "install() keyword")
         table = merge(table, kw_table)
         _record_sources(sources, kw_table, "install() keyword")
@@ -544,7 +399,7 @@ def _covers(outer: str, inner: str) -> bool:
     return inner == outer or inner.startswith(outer + ".")
 
 
-def _check_roles(cfg: Config) -> None:
+def _check_roles(cfg: "Config") -> None:
     """Cross-key rules: no name both lazy and critical, or both disabled and critical."""
     for name in cfg.critical:
         for lazy in cfg.lazy:
@@ -570,3 +425,12 @@ def _check_roles(cfg: Config) -> None:
                     )
                     + "; a critical module must be importable at start-up"
                 )
+
+
+def check_module_name(name: object, where: str) -> str:
+    """``name`` if it is a dotted module name (``a.b_c.d``); else ConfigError naming ``where``."""
+    if isinstance(name, str) and name and all(part.isidentifier() for part in name.split(".")):
+        return name
+    from ._schema import check_module_name as explain  # raises with the full message
+
+    return explain(name, where)

@@ -12,8 +12,6 @@ first argument). Imported only when such a statement is met (it imports :mod:`op
 A :class:`Disabled` stand-in raises :class:`lazymed.DisabledModuleError` on every use.
 """
 
-from __future__ import annotations
-
 import operator
 import sys
 
@@ -39,7 +37,7 @@ class _StandIn:
 
     __slots__ = ("_lm_attr", "_lm_module", "_lm_site", "_lm_value")
 
-    def _lm_resolve(self) -> Any:  # pragma: no cover - overridden
+    def _lm_resolve(self) -> "Any":  # pragma: no cover - overridden
         raise NotImplementedError
 
     # attribute protocol
@@ -138,20 +136,78 @@ class _StandIn:
     def __index__(self) -> int:
         return operator.index(self._lm_resolve())
 
-    def __fspath__(self) -> Any:
+    def __fspath__(self) -> "Any":
         import os
 
         return os.fspath(self._lm_resolve())
 
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        return self._lm_resolve().__reduce_ex__(protocol)
+    def __reduce_ex__(self, protocol: "Any") -> "Any":
+        real = self._lm_resolve()
+        if isinstance(real, type) or (callable(real) and hasattr(real, "__qualname__")):
+            # Classes and functions pickle by reference: name the real object, resolved by the
+            # standard library on load (pickle and copy.deepcopy both go through here).
+            import pkgutil
+
+            return (pkgutil.resolve_name, (f"{real.__module__}:{real.__qualname__}",))
+        return real.__reduce_ex__(protocol)
+
+    def __next__(self) -> "Any":
+        return next(self._lm_resolve())
+
+    def __reversed__(self) -> "Any":
+        return reversed(self._lm_resolve())
+
+    def __round__(self, ndigits: "Any" = None) -> "Any":
+        return round(self._lm_resolve(), ndigits)
+
+    def __trunc__(self) -> "Any":
+        import math
+
+        return math.trunc(self._lm_resolve())
+
+    def __floor__(self) -> "Any":
+        import math
+
+        return math.floor(self._lm_resolve())
+
+    def __ceil__(self) -> "Any":
+        import math
+
+        return math.ceil(self._lm_resolve())
+
+    def __complex__(self) -> complex:
+        return complex(self._lm_resolve())
+
+    def __bytes__(self) -> bytes:
+        return bytes(self._lm_resolve())
+
+    def __divmod__(self, other: "Any") -> "Any":
+        return divmod(self._lm_resolve(), other)
+
+    def __rdivmod__(self, other: "Any") -> "Any":
+        return divmod(other, self._lm_resolve())
+
+    def __await__(self) -> "Any":
+        return self._lm_resolve().__await__()
+
+    def __aiter__(self) -> "Any":
+        return self._lm_resolve().__aiter__()
+
+    def __anext__(self) -> "Any":
+        return self._lm_resolve().__anext__()
+
+    def __aenter__(self) -> "Any":
+        return self._lm_resolve().__aenter__()
+
+    def __aexit__(self, *exc: "Any") -> "Any":
+        return self._lm_resolve().__aexit__(*exc)
 
 
-def _binary(op: Callable[[Any, Any], Any]) -> tuple[object, object]:
-    def forward(self: _StandIn, other: object) -> object:
+def _binary(op: "Callable[[Any, Any], Any]") -> tuple[object, object]:
+    def forward(self: "_StandIn", other: object) -> object:
         return op(self._lm_resolve(), other)
 
-    def reflected(self: _StandIn, other: object) -> object:
+    def reflected(self: "_StandIn", other: object) -> object:
         return op(other, self._lm_resolve())
 
     return forward, reflected
@@ -195,20 +251,27 @@ for _name, _unary in {
     setattr(_StandIn, f"__{_name}__", lambda self, _f=_unary: _f(self._lm_resolve()))
 
 
+def _forward_doc_and_module(cls: type) -> None:
+    # A subclass's docstring and the automatic __module__ would shadow _StandIn's forwarding
+    # properties (functools.wraps copies both): put the properties back.
+    for name in ("__doc__", "__module__"):
+        type.__setattr__(cls, name, _StandIn.__dict__[name])
+
+
 class Deferred(_StandIn):
     """``from X import attr`` of a lazy X, bound before X has run."""
 
     __slots__ = ("_lm_globals",)
 
     def __init__(
-        self, module: ModuleType, attr: str, importer_globals: dict[str, object], site: str | None
+        self, module: "ModuleType", attr: str, importer_globals: dict[str, object], site: str | None
     ) -> None:
         _set(self, "_lm_module", module)
         _set(self, "_lm_attr", attr)
         _set(self, "_lm_globals", importer_globals)
         _set(self, "_lm_site", site)
 
-    def _lm_resolve(self) -> Any:
+    def _lm_resolve(self) -> "Any":
         try:
             return _get(self, "_lm_value")
         except AttributeError:
@@ -251,7 +314,7 @@ class Disabled(_StandIn):
 
     __slots__ = ("_lm_state",)
 
-    def __init__(self, module: ModuleType, attr: str, state: Pending) -> None:
+    def __init__(self, module: "ModuleType", attr: str, state: "Pending") -> None:
         _set(self, "_lm_module", module)
         _set(self, "_lm_attr", attr)
         _set(self, "_lm_state", state)
@@ -262,7 +325,11 @@ class Disabled(_StandIn):
         module: ModuleType = _get(self, "_lm_module")
         return f"<disabled by lazymed: {module.__name__}.{_get(self, '_lm_attr')}>"
 
-    def _lm_resolve(self) -> Any:
+    def _lm_resolve(self) -> "Any":
         from ._module import disabled_error
 
         raise disabled_error(_get(self, "_lm_state"), _get(self, "_lm_attr"), sys._getframe(2))
+
+
+for _cls in (Deferred, Disabled):
+    _forward_doc_and_module(_cls)

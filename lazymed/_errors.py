@@ -1,7 +1,5 @@
 """Exceptions and warnings raised by lazymed. Standard library only (core layer)."""
 
-from __future__ import annotations
-
 
 class ConfigError(ValueError):
     """Invalid lazymed configuration.

@@ -1,7 +1,5 @@
 """``lazymed.on_load()``: run a callback when a module really loads."""
 
-from __future__ import annotations
-
 import sys
 
 from ._config import check_module_name
@@ -14,7 +12,7 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 
-def on_load(name: str, callback: Callable[[ModuleType], object]) -> None:
+def on_load(name: str, callback: "Callable[[ModuleType], object]") -> None:
     """Call ``callback(module)`` once ``name`` has really run.
 
     For a module lazymed manages (lazy or disabled) the callback runs right after its first use
@@ -42,7 +40,7 @@ def on_load(name: str, callback: Callable[[ModuleType], object]) -> None:
         return
     import wrapt  # only for modules lazymed does not manage
 
-    def when_imported(module: ModuleType) -> None:
+    def when_imported(module: "ModuleType") -> None:
         # install() may have made the name lazy since: wrapt then fires at the import
         # statement, before the module ran, so hand the callback to the real load.
         if pending(module) is not None:

@@ -5,15 +5,12 @@ milliseconds of a bare interpreter start, so nothing here imports typing, loggin
 (on a config-cache hit) or any third-party package.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 
 from ._config import Config, env_flag, load_config
 from ._errors import ConfigError, LazymedWarning
 from ._finder import LazyFinder
-from ._module import DisabledModule, LazyModule
 from ._registry import LOADED, REGISTRY, call_site, now, rss_bytes
 
 _bootstrap = sys.modules["_frozen_importlib"]
@@ -84,9 +81,20 @@ def _activate(cfg: Config) -> None:
     REGISTRY.installed = True
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
+    try:
+        _check_and_import(cfg)
+    except BaseException:
+        uninstall()  # nothing half-done: e.g. a warning turned into an error by -W error
+        raise
+
+
+def _check_and_import(cfg: Config) -> None:
+    # lazymed._module is loaded by the first lazy import; before that no module is lazy.
+    core = sys.modules.get(f"{__package__}._module")
+    ours = () if core is None else (core.LazyModule, core.DisabledModule)
     for name in (*cfg.lazy, *cfg.disabled_modules):
         module = sys.modules.get(name)
-        if module is not None and type(module) not in (LazyModule, DisabledModule):
+        if module is not None and type(module) not in ours:
             record = REGISTRY.record(name, REGISTRY.role_of(name) or "lazy")
             record.state = LOADED
             record.imported_at = record.imported_at or "before lazymed.install()"
@@ -97,7 +105,7 @@ def _activate(cfg: Config) -> None:
                 "lazymed.install(); it stays eager. Call install() earlier (at the top of the "
                 "entrypoint) or find who imports it with `python -m lazymed profile`.",
                 LazymedWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
     for name in cfg.critical:
         _import_critical(name, cfg)
@@ -118,7 +126,6 @@ def _import_critical(name: str, cfg: Config) -> None:
             f"lazymed: critical module {name!r} ({cfg.describe('critical')}) failed to import "
             "during lazymed.install(); lazymed is not installed"
         )
-        uninstall()
         raise
     record.load_seconds = now() - t0
     rss1 = rss_bytes()

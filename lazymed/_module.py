@@ -17,8 +17,6 @@ LazyLoader's locking, which lets concurrent first uses fail on Python < 3.11.9 /
 Core layer: standard library only.
 """
 
-from __future__ import annotations
-
 import _thread
 import sys
 
@@ -97,10 +95,11 @@ class Pending:
         "reapply",
         "record",
         "snapshot",
+        "threads_before",
     )
 
     def __init__(
-        self, module: ModuleType, loader: Loader | None, record: Record, disabled: bool
+        self, module: "ModuleType", loader: "Loader | None", record: Record, disabled: bool
     ) -> None:
         self.module = module
         self.name: str = module.__name__
@@ -114,13 +113,14 @@ class Pending:
         # True after a failed load removed it from sys.modules and its parent package.
         self.detached = False
         self.loading_tid: int | None = None
+        self.threads_before: frozenset[int] = frozenset()
 
 
 # id(module) -> Pending. Entries hold the module, so ids stay unique while registered.
-PENDING: dict[int, Pending] = {}
+PENDING: "dict[int, Pending]" = {}
 
 
-def pending(module: object) -> Pending | None:
+def pending(module: object) -> "Pending | None":
     """The pending state of ``module`` if it is a lazy module that has not loaded."""
     state = PENDING.get(id(module))
     return state if state is not None and state.module is module else None
@@ -128,25 +128,61 @@ def pending(module: object) -> Pending | None:
 
 # ------------------------------------------------------------------ import-statement context
 
-_IMPORT_FROM = _IMPORT_NAME = -1
+_IMPORT_FROM = _IMPORT_NAME = _LOAD_ATTR = _LOAD_METHOD = -1
 _handle_fromlist_code = _bootstrap._handle_fromlist.__code__
 
 
 def _opcodes() -> None:
-    global _IMPORT_FROM, _IMPORT_NAME
-    import opcode  # only once a from-import of a lazy module is met
+    global _IMPORT_FROM, _IMPORT_NAME, _LOAD_ATTR, _LOAD_METHOD
+    import opcode  # only once a pending module meets an import statement or a probe
 
     _IMPORT_FROM = opcode.opmap["IMPORT_FROM"]
     _IMPORT_NAME = opcode.opmap["IMPORT_NAME"]
+    _LOAD_ATTR = opcode.opmap["LOAD_ATTR"]
+    _LOAD_METHOD = opcode.opmap.get("LOAD_METHOD", -2)  # merged into LOAD_ATTR in 3.12
 
 
-def _at(frame: FrameType, op: int) -> bool:
+def attribute_syntax(frame: "FrameType") -> bool:
+    """Whether ``frame`` is evaluating ``obj.name`` syntax (not getattr()/hasattr() probes)."""
+    if _IMPORT_FROM < 0:
+        _opcodes()
+    return _at(frame, _LOAD_ATTR) or _at(frame, _LOAD_METHOD)
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    byte = data[i]
+    value = byte & 63
+    while byte & 64:
+        i += 1
+        byte = data[i]
+        value = (value << 6) | (byte & 63)
+    return value, i + 1
+
+
+def in_try_block(frame: "FrameType") -> bool:
+    """Whether ``frame``'s current instruction is covered by an exception handler (a ``try`` or
+    ``with`` block), read from ``co_exceptiontable`` (format of CPython's
+    Objects/exception_handling_notes.txt, as ``dis._parse_exception_table`` reads it)."""
+    table = frame.f_code.co_exceptiontable
+    lasti = frame.f_lasti
+    i = 0
+    while i < len(table):
+        start, i = _varint(table, i)
+        length, i = _varint(table, i)
+        _target, i = _varint(table, i)
+        _depth, i = _varint(table, i)
+        if start * 2 <= lasti < (start + length) * 2:
+            return True
+    return False
+
+
+def _at(frame: "FrameType", op: int) -> bool:
     code = frame.f_code.co_code
     lasti = frame.f_lasti
     return 0 <= lasti < len(code) and code[lasti] == op
 
 
-def from_import_frame(frame: FrameType) -> FrameType | None:
+def from_import_frame(frame: "FrameType") -> "FrameType | None":
     """The importer's frame if ``frame`` is evaluating ``from X import name`` on this module
     (IMPORT_FROM, or importlib's ``_handle_fromlist`` probing a package); else ``None``."""
     if _IMPORT_FROM < 0:
@@ -159,7 +195,7 @@ def from_import_frame(frame: FrameType) -> FrameType | None:
     return frame if _at(frame, _IMPORT_FROM) else None
 
 
-def _module_level(frame: FrameType) -> bool:
+def _module_level(frame: "FrameType") -> bool:
     return frame.f_locals is frame.f_globals
 
 
@@ -174,23 +210,52 @@ else:
 class PendingSpec(ModuleSpec):
     """The class of a pending lazy module's ``__spec__`` until it loads.
 
-    importlib reads ``__spec__._initializing`` on every ``import X`` of a module already in
-    ``sys.modules`` (``_find_and_load``). While a lazy module's code runs, such an import of a
-    module that is still pending would, with eager imports, find it executed: this hook executes
-    it there, so side-effect imports (``import pkg.plugins  # registers``) keep their order.
+    An ``import X`` of a module already in ``sys.modules`` reads ``__spec__._initializing``
+    (CPython's ``import_ensure_initialized``, importlib's ``_find_and_load``) and, when it is
+    true, calls ``importlib._bootstrap._lock_unlock_module(name)``. While a lazy module's code
+    runs, such an import of a module that is still pending would, with eager imports, find it
+    executed; so ``_initializing`` answers true then, and the ``_lock_unlock_module`` wrapper
+    (:func:`_patch_lock_unlock`) runs the module there, where its errors propagate to the import
+    statement (an exception raised inside ``_initializing`` itself would be swallowed by CPython's
+    ``_PyModuleSpec_IsInitializing``). Side-effect imports (``import pkg.plugins  # registers``)
+    keep their order.
     """
 
     @property
     def _initializing(self) -> bool:
-        if loading_stack():
-            state = pending(sys.modules.get(self.name))
-            if state is not None and state.loading_tid is None and not state.disabled:
-                load(state, None, sys._getframe(1))
+        if loading_stack() and _must_run_now(self.name):
+            return True
         return bool(self.__dict__.get("_initializing", False))
 
     @_initializing.setter
     def _initializing(self, value: bool) -> None:
         self.__dict__["_initializing"] = value
+
+
+def _must_run_now(name: str) -> "Pending | None":
+    state = pending(sys.modules.get(name))
+    if state is not None and state.loading_tid is None and not state.disabled:
+        return state
+    return None
+
+
+_original_lock_unlock = _bootstrap._lock_unlock_module
+
+
+def _lock_unlock_module(name: str) -> None:
+    if loading_stack():
+        state = _must_run_now(name)
+        if state is not None:
+            load(state, None, sys._getframe(1))
+            return
+    _original_lock_unlock(name)
+
+
+def _patch_lock_unlock() -> None:
+    """Route importlib's ``_lock_unlock_module`` through :func:`_lock_unlock_module` (once; it
+    defers to the original for every module that is not a pending lazy one)."""
+    if _bootstrap._lock_unlock_module is not _lock_unlock_module:
+        setattr(_bootstrap, "_lock_unlock_module", _lock_unlock_module)  # noqa: B010  # typed module
 
 
 class LazyModule(ModuleType):
@@ -212,6 +277,13 @@ class LazyModule(ModuleType):
                 if child is not None and child.loading_tid is None:
                     load(child, None, sys._getframe(1))
             return value
+        if state.loading_tid is not None and _get_ident() not in state.threads_before:
+            # A thread started while the module loads (possibly by its own code, which may be
+            # waiting for it: blocking could deadlock where importlib cannot see it). With eager
+            # import it would read the partly initialised module; do that for names it has.
+            namespace = _module_getattribute(self, "__dict__")
+            if attr in namespace:
+                return namespace[attr]
         caller = sys._getframe(1)
         importer = from_import_frame(caller)
         if importer is not None and attr != "__all__":
@@ -219,12 +291,25 @@ class LazyModule(ModuleType):
             if found is not _NOT_A_SUBMODULE:
                 return found
             config = REGISTRY.config
-            if config is not None and config.from_import == "deferred" and _module_level(importer):
+            if (
+                config is not None
+                and config.from_import == "deferred"
+                and _module_level(importer)
+                and not in_try_block(importer)  # `except ImportError:` fallbacks need the answer
+            ):
                 from ._deferred import Deferred
 
                 return Deferred(self, attr, importer.f_globals, call_site(importer))
         load(state, attr, caller)
         return _module_getattribute(self, attr)
+
+    def __setattr__(self, attr: str, value: object) -> None:
+        if attr == "__class__":
+            # Another class from outside would unhook the load for good: run the module first.
+            state = pending(self)
+            if state is not None and state.loading_tid != _get_ident():
+                load(state, attr, sys._getframe(1))
+        ModuleType.__setattr__(self, attr, value)
 
     def __delattr__(self, attr: str) -> None:
         state = pending(self)
@@ -244,7 +329,7 @@ _NOT_A_SUBMODULE = object()
 
 
 def _from_import_submodule(
-    module: LazyModule, state: Pending, attr: str, caller: FrameType, importer: FrameType
+    module: "LazyModule", state: "Pending", attr: str, caller: "FrameType", importer: "FrameType"
 ) -> object:
     """``from pkg import sub`` / ``import pkg.sub as m`` of a submodule, without running pkg.
 
@@ -279,7 +364,7 @@ def _from_import_submodule(
     raise AttributeError(attr)
 
 
-def load(state: Pending, attr: str | None, caller: FrameType | None) -> None:
+def load(state: "Pending", attr: str | None, caller: "FrameType | None") -> None:
     """Run a pending lazy module (its pending parents first, in eager import order).
 
     Blocks while another thread loads it; returns at once when this thread already is (the
@@ -287,13 +372,9 @@ def load(state: Pending, attr: str | None, caller: FrameType | None) -> None:
     module's code propagate with a PEP 678 note naming the module, where it was imported and what
     first used it; the module is reset to its unloaded state and the next access retries.
     """
-    parent_name = state.name.rpartition(".")[0]
-    if parent_name:
-        parent = pending(sys.modules.get(parent_name))
-        if parent is not None and parent.loading_tid is None and not parent.disabled:
-            load(parent, None, caller)
-            if pending(state.module) is not state:
-                return  # the parent's code imported and used this module
+    load_parents(state.name, caller)
+    if pending(state.module) is not state:
+        return  # a parent's code imported and used this module
     lock = _bootstrap._get_module_lock(state.name)
     try:
         lock.acquire()
@@ -304,7 +385,7 @@ def load(state: Pending, attr: str | None, caller: FrameType | None) -> None:
     try:
         if pending(state.module) is not state or state.loading_tid is not None:
             return  # loaded by another thread while we waited
-        callbacks = _execute(state, attr, caller)
+        callbacks, warning = _execute(state, attr, caller)
     finally:
         lock.release()
     for callback in callbacks:
@@ -313,11 +394,29 @@ def load(state: Pending, attr: str | None, caller: FrameType | None) -> None:
         except BaseException as exc:
             exc.add_note(f"lazymed: in an on_load callback for {state.name!r}")
             raise
+    if warning is not None:
+        import warnings  # only when there is something to say
+
+        site = state.record.first_used_at or "<unknown>:0"
+        filename, _, line = site.rpartition(":")
+        warnings.warn_explicit(
+            warning, LazymedWarning, filename, int(line) if line.isdigit() else 0, "lazymed"
+        )
+
+
+def load_parents(name: str, caller: "FrameType | None") -> None:
+    """Run the pending lazy parent packages of ``name``, outermost first: a module that is about
+    to run needs them run before it, as eager import order guarantees."""
+    parent_name = name.rpartition(".")[0]
+    if parent_name:
+        parent = pending(sys.modules.get(parent_name))
+        if parent is not None and parent.loading_tid is None and not parent.disabled:
+            load(parent, None, caller)  # runs its own parents first
 
 
 def _execute(
-    state: Pending, attr: str | None, caller: FrameType | None
-) -> list[Callable[[ModuleType], object]]:
+    state: "Pending", attr: str | None, caller: "FrameType | None"
+) -> "tuple[list[Callable[[ModuleType], object]], str | None]":
     module = state.module
     name = state.name
     record = state.record
@@ -342,6 +441,7 @@ def _execute(
         record.first_used_at = call_site(caller)
         record.first_used_attr = attr
     record.state = LOADING
+    state.threads_before = frozenset(sys._current_frames())
     state.loading_tid = _get_ident()
     if spec is not None:
         spec._initializing = True  # a concurrent `import X` now waits on the module lock
@@ -385,6 +485,18 @@ def _execute(
     rss1 = rss_bytes()
     stack.pop()
 
+    warning = None
+    replacement = sys.modules.get(name)
+    if replacement is not entry_before and replacement is not module:
+        if _adopt(module, namespace, replacement):
+            sys.modules[name] = module
+        else:
+            warning = (
+                f"lazy module {name!r} replaced its own sys.modules entry with a "
+                f"{type(replacement).__name__} while loading; names bound by earlier lazy "
+                "imports keep the original module object. Make it critical or remove it from "
+                "`lazy`."
+            )
     for attr_name, value in state.reapply.items():
         if namespace.get(attr_name, reapply) is not value:
             namespace[attr_name] = value
@@ -404,27 +516,34 @@ def _execute(
     record.error = None
     record.load_seconds = seconds
     record.rss_growth_bytes = None if rss0 is None or rss1 is None else rss1 - rss0
-    if sys.modules.get(name) is not entry_before:
-        import warnings  # only when there is something to say
-
-        warnings.warn(
-            f"lazy module {name!r} replaced its own sys.modules entry while loading; names bound "
-            "by earlier lazy imports keep the original module object. Make it critical or "
-            "remove it from `lazy`.",
-            LazymedWarning,
-            stacklevel=2,
-        )
     with REGISTRY.lock:
         callbacks = list(REGISTRY.callbacks.pop(name, ()))
-    return callbacks
+    return callbacks, warning
 
 
-def register(module: ModuleType, loader: Loader | None, record: Record, disabled: bool) -> None:
+def _adopt(module: "ModuleType", namespace: dict[str, object], replacement: object) -> bool:
+    """Make ``module`` (bound by earlier lazy imports) the module object that replaced it in
+    ``sys.modules`` (pygments' lazy ``_automodule``, ...): its class and namespace. False when
+    ``replacement`` is not a module or its class cannot be adopted."""
+    if not isinstance(replacement, ModuleType):
+        return False
+    contents = dict(_module_getattribute(replacement, "__dict__"))
+    try:
+        object.__setattr__(module, "__class__", type(replacement))
+    except TypeError:
+        return False
+    namespace.clear()
+    namespace.update(contents)
+    return True
+
+
+def register(module: "ModuleType", loader: "Loader | None", record: Record, disabled: bool) -> None:
     """Make ``module`` pending: called by the finder's loader instead of executing it."""
     PENDING[id(module)] = Pending(module, loader, record, disabled)
     spec = module.__spec__
     if type(spec) is ModuleSpec:
         object.__setattr__(spec, "__class__", PendingSpec)
+        _patch_lock_unlock()
     record.state = DISABLED if disabled else LAZY
     if record.imported_at is None:
         record.imported_at = call_site(sys._getframe(1))
@@ -434,7 +553,7 @@ def register(module: ModuleType, loader: Loader | None, record: Record, disabled
 
 
 def disabled_error(
-    state: Pending, attr: str | None, frame: FrameType | None
+    state: "Pending", attr: str | None, frame: "FrameType | None"
 ) -> DisabledModuleError:
     """The DisabledModuleError for using ``attr`` of a disabled module, naming the module, the
     profile, the config file, the import statement and any lazy loads that needed it."""
@@ -457,9 +576,10 @@ def disabled_error(
 class DisabledModule(ModuleType):
     """A module switched off by ``disabled_modules``: importing it succeeds, nothing of it runs.
 
-    Spec attributes answer as for a lazy module; other dunder lookups raise AttributeError (so
-    probes like ``getattr(m, "__version__", None)`` keep working); ``from m import name`` binds a
-    stand-in; any other attribute raises :class:`DisabledModuleError`.
+    Spec attributes answer as for a lazy module; ``from m import name`` binds a stand-in;
+    ``m.name`` raises :class:`DisabledModuleError`; ``getattr()``/``hasattr()`` probes and other
+    dunder lookups raise AttributeError with the same message (so ``sys.modules`` scanners and
+    ``getattr(m, "__version__", None)`` keep working).
     """
 
     def __getattribute__(self, attr: str) -> object:
@@ -473,11 +593,12 @@ class DisabledModule(ModuleType):
             from ._deferred import Disabled
 
             return Disabled(self, attr, state)
-        if attr.startswith("__") and attr.endswith("__"):
-            raise AttributeError(
-                f"module {state.name!r} is disabled by lazymed", name=attr, obj=self
-            )
-        raise disabled_error(state, attr, caller)
+        error = disabled_error(state, attr, caller)
+        if (attr.startswith("__") and attr.endswith("__")) or not attribute_syntax(caller):
+            # getattr()/hasattr() probes and dunder lookups (sys.modules scanners, pickle's
+            # whichmodule, cloudpickle) expect AttributeError for "not there".
+            raise AttributeError(str(error), name=attr, obj=self)
+        raise error
 
     def __dir__(self) -> list[str]:
         return sorted(_module_getattribute(self, "__dict__"))

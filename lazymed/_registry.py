@@ -5,8 +5,6 @@ are imported): role, state, where it was imported, what first used it, what its 
 Core layer: standard library only; no lock of ours is ever held while module code runs.
 """
 
-from __future__ import annotations
-
 import _thread
 import os
 import time
@@ -48,7 +46,7 @@ def rss_bytes() -> int | None:
 now = time.perf_counter
 
 
-def call_site(frame: FrameType | None) -> str | None:
+def call_site(frame: "FrameType | None") -> str | None:
     """``"file:line"`` of the first frame at or above ``frame`` outside importlib and lazymed."""
     while frame is not None:
         filename = frame.f_code.co_filename
@@ -104,7 +102,7 @@ class Registry:
         self.records: dict[str, Record] = {}
         self.callbacks: dict[str, list[Callable[[ModuleType], object]]] = {}
 
-    def configure(self, config: Config) -> None:
+    def configure(self, config: "Config") -> None:
         """Adopt ``config``'s names; records of earlier configurations are kept."""
         with self.lock:
             self.config = config
@@ -120,13 +118,13 @@ class Registry:
             for name in config.disabled_modules:
                 self._ensure(name, "disabled")
 
-    def _ensure(self, name: str, role: str) -> Record:
+    def _ensure(self, name: str, role: str) -> "Record":
         record = self.records.get(name)
         if record is None or record.role != role:
             record = self.records[name] = Record(name, role)
         return record
 
-    def record(self, name: str, role: str) -> Record:
+    def record(self, name: str, role: str) -> "Record":
         """The record of ``name`` in ``role``, created on first use."""
         with self.lock:
             return self._ensure(name, role)

@@ -1,8 +1,6 @@
 """``lazymed.status()``: immutable snapshots of the registry. Imported on first call only
 (``dataclasses`` costs ~12 ms, too much for the install path)."""
 
-from __future__ import annotations
-
 import dataclasses
 
 from ._registry import REGISTRY
@@ -42,9 +40,9 @@ class Status:
     config_path: str | None
     profile: str | None
     from_import: str | None
-    modules: tuple[ModuleStatus, ...]
+    modules: "tuple[ModuleStatus, ...]"
 
-    def module(self, name: str) -> ModuleStatus:
+    def module(self, name: str) -> "ModuleStatus":
         """The record of ``name``. Raises KeyError naming it if it is not registered."""
         for record in self.modules:
             if record.name == name:
@@ -56,7 +54,7 @@ class Status:
         return dataclasses.asdict(self)
 
 
-def status() -> Status:
+def status() -> "Status":
     """A snapshot of what lazymed manages. See :class:`Status`."""
     from ._install import is_installed
 

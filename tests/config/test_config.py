@@ -794,8 +794,9 @@ def test_corrupt_cache_file_is_ignored_and_rewritten(
     for payload in payloads:
         cache.write_bytes(payload)
         assert load_config(path).lazy == ("good",), payload
-        version, cached_path, _stamp, table = marshal.loads(cache.read_bytes())
-        assert (version, cached_path, table) == (1, str(path), {"lazy": ["good"]})
+        version, cached_path, _stamp, table, validated = marshal.loads(cache.read_bytes())
+        assert (version, cached_path, table) == (2, str(path), {"lazy": ["good"]})
+        assert validated == ({"lazy": ("good",)}, {})
     assert len(parse_calls) == 1 + len(payloads)
     load_config(path)
     assert len(parse_calls) == 1 + len(payloads)  # the rewritten entry is a hit again

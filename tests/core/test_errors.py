@@ -6,10 +6,10 @@ import sys
 import types
 
 import pytest
+from conftest import Packages
 
 import lazymed
 from lazymed._module import LazyModule
-from tests.conftest import Packages
 
 
 def test_exception_propagates_with_a_note_naming_both_sites(pkgs: Packages) -> None:
@@ -139,15 +139,37 @@ def test_fresh_import_after_a_failure_retries(pkgs: Packages, tmp_path: object) 
     assert again.X == 9  # the first object retries too
 
 
-def test_module_replacing_its_sys_modules_entry_warns(pkgs: Packages) -> None:
+def test_module_replacing_its_sys_modules_entry_is_adopted(pkgs: Packages) -> None:
+    """pygments-style: the module puts another module object in sys.modules. Eager importers get
+    that object; the lazily bound one takes over its class and namespace, and sys.modules."""
     pkgs.module(
         "swapper",
-        "import sys, types\nm = types.ModuleType('swapper')\nm.X = 2\n"
-        "sys.modules[__name__] = m\nX = 1\n",
+        """
+        import sys, types
+        class Auto(types.ModuleType):
+            def __getattr__(self, name):
+                return name.upper()
+        m = Auto(__name__)
+        m.__dict__.update(globals())
+        m.X = 2
+        sys.modules[__name__] = m
+        X = 1
+        """,
     )
     lazymed.install(lazy=["swapper"])
     import swapper
 
-    with pytest.warns(lazymed.LazymedWarning, match="replaced its own sys.modules entry"):
-        assert swapper.X == 1
-    assert sys.modules["swapper"].X == 2
+    assert swapper.X == 2
+    assert swapper.anything == "ANYTHING"
+    assert sys.modules["swapper"] is swapper
+    assert type(swapper).__name__ == "Auto"
+
+
+def test_module_replacing_its_entry_with_a_non_module_warns_at_the_use(pkgs: Packages) -> None:
+    pkgs.module("swapper2", "import sys\nsys.modules[__name__] = object()\nX = 1\n")
+    lazymed.install(lazy=["swapper2"])
+    import swapper2
+
+    with pytest.warns(lazymed.LazymedWarning, match="replaced its own sys.modules entry") as rec:
+        assert swapper2.X == 1
+    assert rec[0].filename == __file__

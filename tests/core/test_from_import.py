@@ -7,10 +7,10 @@ import types
 from pathlib import Path
 
 import pytest
+from conftest import Packages
 
 import lazymed
 from lazymed._deferred import Deferred
-from tests.conftest import Packages
 
 LIB = """
 class Base:

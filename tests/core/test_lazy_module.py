@@ -9,10 +9,10 @@ import sys
 import types
 
 import pytest
+from conftest import Packages
 
 import lazymed
 from lazymed._module import LazyModule
-from tests.conftest import Packages
 
 
 def test_import_runs_nothing_and_first_use_runs_once(pkgs: Packages) -> None:

@@ -9,10 +9,10 @@ import types
 from pathlib import Path
 
 import pytest
+from conftest import Packages, run_python
 
 import lazymed
 from lazymed._module import LazyModule
-from tests.conftest import Packages, run_python
 
 
 def test_import_a_b_c_runs_nothing_then_runs_the_chain_in_eager_order(pkgs: Packages) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import ROOT, Packages
 
 import lazymed
-from tests.conftest import ROOT, Packages
 
 
 def test_records_say_who_imported_and_who_first_used(pkgs: Packages) -> None:

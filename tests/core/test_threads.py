@@ -8,9 +8,9 @@ import types
 from pathlib import Path
 
 import pytest
+from conftest import Packages, run_json, run_python
 
 import lazymed
-from tests.conftest import Packages, run_json, run_python
 
 
 def _start_all(targets: list[threading.Thread]) -> None:

@@ -20,6 +20,14 @@ MARKERS = {
     "llama_index.core": "llama_index.core.indices",
 }
 
+
+def _ran(name: str) -> bool:
+    """Whether module ``name``'s code has run: exec() puts ``__builtins__`` in its namespace.
+    A lazy module is in sys.modules before it runs (``from pkg import sub`` binds it)."""
+    module = sys.modules.get(name)
+    return module is not None and "__builtins__" in vars(module)
+
+
 VITALS = {
     "respiratory_rate": 24,
     "spo2": 93,
@@ -71,7 +79,7 @@ def main() -> None:
         status = lazymed.status()
         return {
             "states": {m.name: m.state for m in status.modules} if status.installed else None,
-            "markers": {pkg: marker in sys.modules for pkg, marker in MARKERS.items()},
+            "markers": {pkg: _ran(marker) for pkg, marker in MARKERS.items()},
         }
 
     client = create_app(introspect_endpoint=False).test_client()

@@ -1,0 +1,112 @@
+"""The loaders lazymed's finder hands out: they create lazy or disabled module objects instead
+of running the module. Imported by the first import of a registered name, not by ``install()``.
+Core layer: standard library only.
+"""
+
+import sys
+
+from ._registry import LOADED, REGISTRY, call_site, now, rss_bytes
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from importlib.abc import Loader
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
+
+
+_LoaderBasics = sys.modules["_frozen_importlib_external"]._LoaderBasics
+
+
+def _builds_module(loader: "Loader") -> bool:
+    """Whether ``loader.create_module`` does the work itself (C extensions, builtins), instead
+    of the default "return None, let importlib create an empty module"."""
+    create = getattr(type(loader), "create_module", None)
+    return create is not None and create is not _LoaderBasics.create_module
+
+
+class LazyLoader:
+    """Wraps the real loader of a module lazymed manages: creates a :class:`LazyModule` and
+    defers ``exec_module`` to the first attribute access, or (``defer=False``: inside another
+    lazy module's load) runs it now after its pending parent packages, as eager import order
+    would. Forwards everything else to the real loader."""
+
+    def __init__(self, real: "Loader", defer: bool, record: bool = True) -> None:
+        self.real = real
+        self.defer = defer
+        self.record = record  # registered names get a status() record; covered submodules
+        self.existing: ModuleType | None = None  # not, when they merely run inside a load
+
+    def __getattr__(self, attr: str) -> object:
+        # get_resource_reader, get_filename, get_data, is_package, get_code, get_source, ...
+        return getattr(self.real, attr)
+
+    def create_module(self, spec: "ModuleSpec") -> "ModuleType | None":
+        from ._module import LazyModule, load_parents
+
+        if not self.defer or _builds_module(self.real):
+            # This module runs now. Its parent packages, if still pending, must run first; if
+            # one of them imports this module itself, that import is the one that counts
+            # (importlib's own "parent import may have imported it" rule).
+            load_parents(spec.name, sys._getframe(1))
+            existing = sys.modules.get(spec.name)
+            if existing is not None:
+                self.existing = existing
+                return existing
+            self.defer = False
+        module: ModuleType | None = self.real.create_module(spec)
+        if module is not None or not self.defer:
+            return module  # built by the loader (cannot be deferred), or running now
+        return LazyModule(spec.name)
+
+    def exec_module(self, module: "ModuleType") -> None:
+        from ._module import LazyModule, loading_stack, register
+
+        if module is self.existing:
+            return  # already imported (and run) by a parent package's own code
+        spec = module.__spec__
+        if spec is not None:
+            spec.loader = self.real
+        module.__loader__ = self.real
+        if self.defer and type(module) is LazyModule:
+            register(module, self.real, REGISTRY.record(module.__name__, "lazy"), disabled=False)
+            return
+        # Runs now: a C extension, or imported by another lazy module's code while it loads.
+        record = REGISTRY.record(module.__name__, "lazy") if self.record else None
+        if record is not None and record.imported_at is None:
+            record.imported_at = call_site(sys._getframe(1))
+        stack = loading_stack()
+        stack.append(module.__name__)  # a load inside a load: error chains name both
+        rss0, t0 = rss_bytes(), now()
+        try:
+            self.real.exec_module(module)
+        finally:
+            stack.pop()
+        if record is None:
+            return
+        record.load_seconds = now() - t0
+        rss1 = rss_bytes()
+        record.rss_growth_bytes = None if rss0 is None or rss1 is None else rss1 - rss0
+        record.state = LOADED
+        if stack and record.first_used_at is None:
+            record.first_used_at = f"the load of lazy module {stack[-1]!r}"
+
+
+class DisabledLoader:
+    """Loader of a module switched off by ``disabled_modules``: creates a
+    :class:`DisabledModule` and runs nothing."""
+
+    def __init__(self, real: "Loader | None") -> None:
+        self.real = real
+
+    def create_module(self, spec: "ModuleSpec") -> "ModuleType":
+        from ._module import DisabledModule
+
+        return DisabledModule(spec.name)
+
+    def exec_module(self, module: "ModuleType") -> None:
+        from ._module import register
+
+        register(module, None, REGISTRY.record(module.__name__, "disabled"), disabled=True)
+
+    def is_package(self, fullname: str) -> bool:
+        return True

@@ -1,0 +1,204 @@
+"""Validation of ``[tool.lazymed]`` tables and ``LAZYMED_*`` variables, and their messages.
+
+Imported only when something must be validated: a config-cache miss, ``LAZYMED_*`` overrides,
+``install()`` keywords, or an error to explain. A cache hit with none of those never loads it,
+which keeps ``import lazymed; lazymed.install()`` within its start-up budget.
+"""
+
+from ._config import _FALSE, _TRUE, ENV_PREFIX, RESERVED_ENV, SCHEMA
+from ._errors import ConfigError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from ._config import Kind, Schema
+
+
+def _suggest(word: str, choices: "Iterable[str]") -> str:
+    import difflib  # error path only
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def _unknown_key(
+    where: str, key: str, schema: "Mapping[str, object]", extra: tuple[str, ...] = ()
+) -> ConfigError:
+    keys = sorted([*schema, *extra])
+    return ConfigError(
+        f"{where}: unknown key {key!r}.{_suggest(key, keys)} Valid keys: {', '.join(keys)}."
+    )
+
+
+def check_module_name(name: object, where: str) -> str:
+    """``name`` if it is a dotted module name (``a.b_c.d``); else ConfigError naming ``where``."""
+    if not isinstance(name, str):
+        raise ConfigError(f"{where}: module names must be strings, got {name!r}")
+    parts = name.split(".")
+    if not name or not all(part.isidentifier() for part in parts):
+        raise ConfigError(
+            f"{where}: {name!r} is not a dotted module name (like 'google.cloud.storage'; "
+            "no relative names, spaces or empty parts)"
+        )
+    return name
+
+
+def _validate_value(value: object, kind: "Kind", where: str) -> object:
+    tag = kind[0]
+    if tag == "modules":
+        if not isinstance(value, list | tuple):
+            raise ConfigError(
+                f"{where}: expected a list of module names, got {type(value).__name__} {value!r}"
+            )
+        names: list[str] = []
+        for item in value:
+            name = check_module_name(item, where)
+            if name in names:
+                raise ConfigError(f"{where}: {name!r} is listed twice")
+            names.append(name)
+        return tuple(names)
+    if tag == "choice":
+        choices = kind[1]
+        assert isinstance(choices, tuple)
+        if value not in choices:
+            options = ", ".join(repr(c) for c in choices)
+            raise ConfigError(f"{where}: expected one of {options}, got {value!r}")
+        return value
+    if tag == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if tag == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {type(value).__name__} {value!r}")
+        return value
+    if tag in ("int", "number"):
+        ok_types = (int,) if tag == "int" else (int, float)
+        if isinstance(value, bool) or not isinstance(value, ok_types):
+            expected = "an integer" if tag == "int" else "a number"
+            raise ConfigError(f"{where}: expected {expected}, got {value!r}")
+        low = kind[1] if len(kind) > 1 else None
+        if isinstance(low, int | float) and value < low:
+            raise ConfigError(f"{where}: must be >= {low}, got {value!r}")
+        return value
+    if tag == "table":
+        sub = kind[1]
+        assert isinstance(sub, dict)
+        return validate_table(value, sub, where)
+    raise AssertionError(f"unknown schema kind {tag!r}")  # pragma: no cover - schema bug
+
+
+def validate_table(
+    table: object, schema: "Schema", where: str, extra: tuple[str, ...] = ()
+) -> dict[str, object]:
+    """A validated copy of ``table`` (lists become tuples). Raises ConfigError naming ``where``
+    and the key, listing the valid keys (``schema``'s and ``extra``) for an unknown one."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table, got {type(table).__name__} {table!r}")
+    out: dict[str, object] = {}
+    for key, value in table.items():
+        kind = schema.get(key)
+        if kind is None:
+            raise _unknown_key(where, key, schema, extra)
+        if kind[0] == "table" and where.endswith("]"):
+            sub_where = f"{where[:-1]}.{key}]"
+        else:
+            sub_where = f"{where} key {key!r}"
+        out[key] = _validate_value(value, kind, sub_where)
+    return out
+
+
+def _env_names(schema: "Schema") -> dict[str, tuple[str, ...]]:
+    names: dict[str, tuple[str, ...]] = {}
+    for key, kind in schema.items():
+        if kind[0] == "table":
+            sub = kind[1]
+            assert isinstance(sub, dict)
+            for subkey in sub:
+                names[f"{ENV_PREFIX}{key.upper()}__{subkey.upper()}"] = (key, subkey)
+        else:
+            names[f"{ENV_PREFIX}{key.upper()}"] = (key,)
+    return names
+
+
+def _parse_env_value(name: str, raw: str, kind: "Kind") -> object:
+    tag = kind[0]
+    if tag == "modules":
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    if tag == "bool":
+        value = raw.strip().lower()
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        raise ConfigError(f"environment variable {name}={raw!r}: expected true or false")
+    if tag in ("int", "number"):
+        try:
+            return int(raw)
+        except ValueError:
+            if tag == "number":
+                try:
+                    return float(raw)
+                except ValueError:
+                    pass
+        raise ConfigError(f"environment variable {name}={raw!r}: expected a number")
+    return raw.strip()
+
+
+def env_overrides(environ: "Mapping[str, str]", schema: "Schema" = SCHEMA) -> dict[str, object]:
+    """The settings given as ``LAZYMED_<KEY>`` / ``LAZYMED_<TABLE>__<KEY>`` variables, validated.
+
+    Raises ConfigError naming the variable for a bad value, and for any unknown ``LAZYMED_*``
+    variable (listing the valid ones): a typo is never silently ignored.
+    """
+    names = _env_names(schema)
+    table: dict[str, object] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV:
+            continue
+        path = names.get(name)
+        if path is None:
+            valid = sorted([*names, *RESERVED_ENV])
+            raise ConfigError(
+                f"unknown environment variable {name}.{_suggest(name, valid)} "
+                f"Valid lazymed variables: {', '.join(valid)}."
+            )
+        kind = schema[path[0]]
+        if len(path) == 2:
+            sub = kind[1]
+            assert isinstance(sub, dict)
+            kind = sub[path[1]]
+        value = _validate_value(
+            _parse_env_value(name, raw, kind), kind, f"environment variable {name}"
+        )
+        if len(path) == 2:
+            inner = table.setdefault(path[0], {})
+            assert isinstance(inner, dict)
+            inner[path[1]] = value
+        else:
+            table[path[0]] = value
+    return table
+
+
+def validate_document(
+    raw: "Mapping[str, object]", label: str
+) -> tuple[dict[str, object], dict[str, dict[str, object]]]:
+    """The validated base table and profiles of a file's raw ``[tool.lazymed]`` table.
+    Raises ConfigError naming ``label`` (the file), the table and the key."""
+    raw = dict(raw)
+    raw_profiles = raw.pop("profiles", {})
+    table = validate_table(raw, SCHEMA, f"{label}: [tool.lazymed]", extra=("profiles",))
+    if not isinstance(raw_profiles, dict):
+        raise ConfigError(
+            f"{label}: [tool.lazymed.profiles] must be a table of tables, got {raw_profiles!r}"
+        )
+    profiles: dict[str, dict[str, object]] = {}
+    for name, ptable in raw_profiles.items():
+        where = f"{label}: [tool.lazymed.profiles.{name}]"
+        if not isinstance(ptable, dict):
+            raise ConfigError(f"{where}: a profile must be a table, got {ptable!r}")
+        if "profiles" in ptable:
+            raise ConfigError(f"{where}: profiles cannot be nested")
+        profiles[name] = validate_table(ptable, SCHEMA, where)
+    return table, profiles

@@ -1,0 +1,266 @@
+"""Regressions found by adversarial testing: each compares with eager CPython where it matters."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import pickle
+import sys
+import threading
+import types
+
+import pytest
+from conftest import Packages
+
+import lazymed
+from lazymed import DisabledModuleError
+from lazymed._module import LazyModule
+
+
+def test_child_run_inside_a_load_runs_its_pending_parent_first(pkgs: Packages) -> None:
+    """a/p/q.py needs a.p's __init__ to have run; eager order guarantees it."""
+    pkgs.module("ra", "", package=True)
+    pkgs.module("ra.p", "helper = 1\nfrom .q import Q\n", package=True)
+    pkgs.module("ra.p.q", "from ra.p import helper\nQ = helper + 1\n")
+    pkgs.module("rb", "import ra.p.q\nX = ra.p.q.Q\n")
+    lazymed.install(lazy=["ra", "rb"])
+    import ra.p
+    import rb
+
+    assert rb.X == 2  # rb's load imports ra.p.q eagerly: ra and ra.p run first
+    assert ra.p.Q == 2
+    assert pkgs.runs.count("ra.p.q") == 1
+
+
+def test_side_effect_order_parent_before_submodule(pkgs: Packages) -> None:
+    pkgs.module("rc", "REGISTRY = {}\n", package=True)
+    pkgs.module("rc.sub", "import sys\nSEEN = 'REGISTRY' in vars(sys.modules['rc'])\n")
+    pkgs.module("rd", "import rc.sub\nX = rc.sub.SEEN\n")
+    lazymed.install(lazy=["rc", "rd"])
+    import rc  # noqa: F401
+    import rd
+
+    assert rd.X is True
+
+
+def test_error_in_a_pending_module_imported_during_a_load_propagates(pkgs: Packages) -> None:
+    """CPython swallows exceptions raised while reading __spec__._initializing; the load must
+    not run there."""
+    pkgs.module("ram", "raise RuntimeError('am broken')\n")
+    pkgs.module("rbm", "import ram\nX = 1\n")
+    lazymed.install(lazy=["ram", "rbm"])
+    import ram  # noqa: F401
+    import rbm
+
+    with pytest.raises(RuntimeError, match="am broken"):
+        rbm.X
+
+
+def test_keyboard_interrupt_in_a_nested_import_is_not_swallowed(pkgs: Packages) -> None:
+    pkgs.module("rki", "raise KeyboardInterrupt\n")
+    pkgs.module("rkj", "import rki\nX = 1\n")
+    lazymed.install(lazy=["rki", "rkj"])
+    import rki  # noqa: F401
+    import rkj
+
+    with pytest.raises(KeyboardInterrupt):
+        rkj.X
+
+
+def test_binding_made_by_a_submodule_the_package_imports(pkgs: Packages) -> None:
+    pkgs.module("rplug", "from . import _setup\n", package=True)
+    pkgs.module(
+        "rplug._setup",
+        "import sys\nfrom . import tool as _t\ndef tool():\n    return 'fn'\n"
+        "sys.modules[__package__].tool = tool\n",
+    )
+    pkgs.module("rplug.tool", "X = 1\n")
+    lazymed.install(lazy=["rplug"])
+    from rplug import tool
+
+    assert tool() == "fn"
+
+
+def test_module_getattr_assigned_not_defined(pkgs: Packages) -> None:
+    pkgs.module(
+        "rplug2",
+        "def _getattr(name):\n    if name == 'client':\n        return lambda: 'fn'\n"
+        "    raise AttributeError(name)\n__getattr__ = _getattr\n",
+        package=True,
+    )
+    pkgs.module("rplug2.client", "X = 1\n")
+    lazymed.install(lazy=["rplug2"])
+    from rplug2 import client
+
+    assert client() == "fn"
+
+
+def test_warning_as_error_leaves_nothing_installed(pkgs: Packages) -> None:
+    import json  # noqa: F401  (already imported: install warns)
+    import warnings
+
+    pkgs.module("rcrit", "")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(lazymed.LazymedWarning):
+            lazymed.install(lazy=["json"], critical=["rcrit"])
+    assert not lazymed.status().installed
+    with pytest.warns(lazymed.LazymedWarning):
+        lazymed.install(lazy=["json"], critical=["rcrit"])
+    assert "rcrit" in sys.modules
+
+
+def test_reload_of_a_disabled_module_runs_nothing(pkgs: Packages) -> None:
+    import importlib
+
+    pkgs.module("roff", "")
+    lazymed.install(disabled_modules=["roff"])
+    import roff
+
+    with pytest.raises(DisabledModuleError):
+        importlib.reload(roff)
+    assert pkgs.runs == []
+
+
+def test_probing_a_disabled_module_gives_attribute_error(pkgs: Packages) -> None:
+    pkgs.module("roff2", "")
+    lazymed.install(disabled_modules=["roff2"])
+    import roff2
+
+    assert [n for n, m in list(sys.modules.items()) if hasattr(m, "LmNoSuchThing")] == []
+    assert getattr(roff2, "anything", "default") == "default"
+    with pytest.raises(DisabledModuleError):
+        roff2.anything
+    namespace: dict[str, object] = {}
+    exec("def g():\n    pass\n", namespace)
+    with pytest.raises(pickle.PicklingError):
+        pickle.dumps(namespace["g"])  # whichmodule scans sys.modules with getattr
+
+
+def test_setting_class_from_outside_loads_first(pkgs: Packages) -> None:
+    pkgs.module("rcm", "V = 1\n")
+    lazymed.install(lazy=["rcm"])
+    import rcm
+
+    class Custom(types.ModuleType):
+        pass
+
+    rcm.__class__ = Custom
+    assert rcm.V == 1
+    assert type(rcm) is Custom
+
+
+def test_thread_started_by_the_module_reads_it_while_it_loads(pkgs: Packages) -> None:
+    pkgs.module(
+        "rtmod",
+        "import threading, sys\nX = 1\nr = []\n"
+        "t = threading.Thread(target=lambda: r.append(sys.modules[__name__].X))\n"
+        "t.start(); t.join(10)\nALIVE = t.is_alive()\n",
+    )
+    lazymed.install(lazy=["rtmod"])
+    import rtmod
+
+    assert rtmod.r == [1]
+    assert rtmod.ALIVE is False
+
+
+def test_stand_in_forwards_doc_module_and_survives_wraps(pkgs: Packages) -> None:
+    pkgs.module("rdoc", "def f():\n    '''real doc'''\n    return 1\nclass K:\n    pass\n")
+    lazymed.install(lazy=["rdoc"], from_import="deferred")
+    pkgs.module("rdoc_user", "from rdoc import f, K\n")
+    __import__("rdoc_user")
+    user = sys.modules["rdoc_user"]
+    stand_in = user.__dict__["f"]
+
+    @functools.wraps(stand_in)
+    def wrapper() -> object:
+        return stand_in()
+
+    assert wrapper.__doc__ == "real doc"
+    assert wrapper.__module__ == "rdoc"
+    klass = user.__dict__["K"]
+    assert copy.deepcopy(klass) is sys.modules["rdoc"].K
+    assert pickle.loads(pickle.dumps(klass)) is sys.modules["rdoc"].K
+
+
+def test_stand_in_protocols(pkgs: Packages) -> None:
+    pkgs.module(
+        "rproto",
+        "IT = iter([1, 2])\nNUM = 7.6\nclass Ctx:\n    async def __aenter__(self):\n"
+        "        return 1\n    async def __aexit__(self, *a):\n        return False\n",
+    )
+    lazymed.install(lazy=["rproto"], from_import="deferred")
+    pkgs.module("rproto_user", "from rproto import IT, NUM, Ctx\n")
+    __import__("rproto_user")
+    ns = sys.modules["rproto_user"].__dict__
+    assert next(ns["IT"]) == 1
+    assert round(ns["NUM"]) == 8
+    assert divmod(ns["NUM"], 2) == divmod(7.6, 2)
+    import asyncio
+    import math
+
+    assert math.trunc(ns["NUM"]) == 7
+
+    async def use() -> object:
+        async with ns["Ctx"]() as value:
+            return value
+
+    assert asyncio.run(use()) == 1
+
+
+def test_try_except_import_error_fallback_stays_eager_in_deferred_mode(pkgs: Packages) -> None:
+    pkgs.module("rfast", "class Loader:\n    name = 'pure'\n")
+    lazymed.install(lazy=["rfast"], from_import="deferred")
+    pkgs.module(
+        "rfast_user",
+        "try:\n    from rfast import CLoader as Loader\nexcept ImportError:\n"
+        "    from rfast import Loader\nNAME = Loader.name\n",
+    )
+    __import__("rfast_user")
+    assert sys.modules["rfast_user"].NAME == "pure"
+
+
+def test_find_spec_queries_get_the_real_loader(pkgs: Packages) -> None:
+    import importlib.util
+
+    pkgs.module("rquery", "X = 1\n")
+    lazymed.install(lazy=["rquery"])
+    spec = importlib.util.find_spec("rquery")
+    assert spec is not None and type(spec.loader).__name__ == "SourceFileLoader"
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.X == 1  # the manual import recipe executes, as documented by importlib
+    assert type(module) is types.ModuleType
+
+
+def test_runpy_run_module_sees_the_real_loader(pkgs: Packages) -> None:
+    import runpy
+
+    pkgs.module("rrun", "LOADER = type(__loader__).__name__\n")
+    lazymed.install(lazy=["rrun"])
+    assert runpy.run_module("rrun")["LOADER"] == "SourceFileLoader"
+
+
+def test_many_threads_mixing_import_statements_and_use(pkgs: Packages) -> None:
+    pkgs.module("rmix", "import time\ntime.sleep(0.2)\nV = 3\n")
+    lazymed.install(lazy=["rmix"])
+    import rmix  # noqa: F401
+
+    out: list[int] = []
+    barrier = threading.Barrier(32)
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        if i % 2:
+            out.append(__import__("rmix").V)
+        else:
+            out.append(sys.modules["rmix"].V)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert out == [3] * 32
+    assert pkgs.runs == ["rmix"]
+    assert type(sys.modules["rmix"]) is not LazyModule
