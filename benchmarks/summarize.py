@@ -1,0 +1,327 @@
+"""Write the results section of benchmarks/README.md from benchmarks/results/*.json.
+
+Usage::
+
+    python benchmarks/summarize.py            # full-mode results -> README.md
+    python benchmarks/summarize.py --quick    # show quick-mode results (stdout only)
+    python benchmarks/summarize.py --check    # exit 1 if README.md is not up to date
+
+Only the text between ``<!-- results:start -->`` and ``<!-- results:end -->`` is replaced.
+Standard library only: it reads JSON and writes Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+START = "<!-- results:start -->"
+END = "<!-- results:end -->"
+ORDER = ("startup", "install_overhead", "attribute_access", "first_use")
+VARIANT_LABELS = {
+    "nothing": "nothing imported (floor)",
+    "eager": "eager `import`",
+    "lazymed": "**lazymed** `install(lazy=[...])` + `import`",
+    "lazyloader_recipe": "stdlib `LazyLoader` recipe (baseline)",
+    "lazy_loader": "`lazy_loader.load`",
+    "wrapt": "`wrapt.lazy_import`",
+    "lazy_importer": "`lazy-importer` (`with lazy_importer():`)",
+}
+
+
+def load(results: Path) -> dict[str, dict[str, Any]]:
+    """Every ``<name>.json`` of ``results`` that is a known benchmark, by name."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in ORDER:
+        path = results / f"{name}.json"
+        if path.is_file():
+            out[name] = json.loads(path.read_text(encoding="utf-8"))
+    return out
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def _fmt(x: float | None, digits: int = 2) -> str:
+    return "-" if x is None else f"{x:,.{digits}f}"
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.2f}"
+
+
+def targets_section(data: dict[str, dict[str, Any]]) -> list[str]:
+    rows = []
+    for name in ORDER:
+        for t in data.get(name, {}).get("targets", []):
+            ci = t.get("ci95")
+            rows.append(
+                [
+                    f"`{name}`",
+                    t["name"],
+                    f"{t['measured']} {t['unit']}",
+                    f"≤ {t['limit']} {t['unit']}",
+                    "met" if t["met"] else "**missed**",
+                    f"{ci[0]} to {ci[1]}" if ci else "-",
+                    _ci_verdict(ci, t["limit"]),
+                    _opt(t.get("paired_median_ratio")),
+                    _opt(t.get("cpu_time_ratio")),
+                ]
+            )
+    return _table(
+        [
+            "benchmark",
+            "target",
+            "measured (ratio of medians)",
+            "goal",
+            "",
+            "95% CI (bootstrap)",
+            "CI vs goal",
+            "paired median ratio",
+            "CPU-time ratio",
+        ],
+        rows,
+    )
+
+
+def _ci_verdict(ci: Sequence[float] | None, limit: float) -> str:
+    """Whether the verdict survives the noise: the whole 95% interval on one side of the goal."""
+    if not ci:
+        return "-"
+    if ci[1] <= limit:
+        return "below"
+    if ci[0] > limit:
+        return "above"
+    return "straddles (noise)"
+
+
+def _opt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}x"
+
+
+def startup_section(doc: dict[str, Any]) -> list[str]:
+    rows = []
+    for variant, v in doc["variants"].items():
+        rows.append(
+            [
+                VARIANT_LABELS.get(variant, variant),
+                _fmt(v["import_ms"]["median"]),
+                _fmt(v["import_ms"]["iqr"]),
+                f"{v['import_time_ratio_vs_recipe']:.2f}x",
+                _fmt(v["rss_after_import_mib"], 1),
+                _signed(v["rss_delta_vs_recipe_mib"]),
+                v["modules_after_import"],
+                _fmt(v["first_use_ms"], 0),
+                _fmt(v["rss_after_first_use_mib"], 1),
+            ]
+        )
+    out = [
+        f"### 1. Start-up: flask + google.cloud.storage + firebase_admin + supabase + "
+        f"llama_index.core ({doc['rounds']} rounds, first use in {doc['use_rounds']}; medians)",
+        "",
+    ]
+    out += _table(
+        [
+            "variant",
+            "import phase ms",
+            "IQR ms",
+            "time vs recipe",
+            "RSS MiB",
+            "RSS Δ vs recipe MiB",
+            "modules",
+            "first use ms",
+            "RSS after use MiB",
+        ],
+        rows,
+    )
+    worst = max(v["max_rss_disagreement_bytes"] for v in doc["variants"].values())
+    out += [
+        "",
+        f"RSS is the child's own `/proc/self/statm`; psutil and `/proc/<pid>/status` read from "
+        f"this process agreed within {worst / 1024:.0f} KiB in every run.",
+    ]
+    return out
+
+
+def install_section(doc: dict[str, Any]) -> list[str]:
+    w = doc["wall_ms"]
+    rows = [
+        [
+            "`python -c pass`",
+            _fmt(w["pass"]["median"]),
+            _fmt(w["pass"]["iqr"]),
+            _fmt(doc["cpu_ms"]["pass"]),
+            _fmt(doc["peak_rss_mib"]["pass"]),
+        ],
+        [
+            '`python -c "import lazymed; lazymed.install()"`',
+            _fmt(w["install"]["median"]),
+            _fmt(w["install"]["iqr"]),
+            _fmt(doc["cpu_ms"]["install"]),
+            _fmt(doc["peak_rss_mib"]["install"]),
+        ],
+    ]
+    out = [
+        f"### 2. `install()` with a pyproject config vs a bare interpreter "
+        f"({doc['pairs']} alternating pairs, {doc['memory_runs']} memory runs each, medians)",
+        "",
+    ]
+    out += _table(["command", "wall ms", "IQR ms", "CPU ms", "peak RSS (VmHWM) MiB"], rows)
+    out += [
+        "",
+        f"Ratio {doc['wall_ratio']:.3f}x wall (+{doc['wall_added_ms']:.2f} ms), "
+        f"{doc['cpu_ratio']:.3f}x CPU, {_signed(doc['peak_rss_delta_mib'])} MiB peak RSS. "
+        f"First run with an empty config cache (TOML parsed, cache written): "
+        f"{doc['cold_first_install_run_ms']:.1f} ms.",
+    ]
+    return out
+
+
+def attribute_section(doc: dict[str, Any]) -> list[str]:
+    g, n = doc["gross_ns"], doc["net_ns"]
+    rows = [
+        ["plain module", _fmt(g["plain"]), _fmt(n["plain"]), "1.00x"],
+        [
+            "lazymed module, loaded",
+            _fmt(g["lazymed"]),
+            _fmt(n["lazymed"]),
+            f"{doc['ratio_lazymed_vs_plain']:.3f}x",
+        ],
+        [
+            "`LazyLoader` recipe module, loaded",
+            _fmt(g["recipe"]),
+            _fmt(n["recipe"]),
+            f"{doc['ratio_recipe_vs_plain']:.3f}x",
+        ],
+    ]
+    out = [
+        f"### 3. Attribute access `m.VALUE` after loading (timeit best of {doc['repeats']} x "
+        f"{doc['number']:,}, median of {doc['children']} interpreters)",
+        "",
+    ]
+    out += _table(["module", "ns/access", "net ns (minus empty loop)", "vs plain"], rows)
+    return out
+
+
+def first_use_section(doc: dict[str, Any]) -> list[str]:
+    rows = []
+    for name, w in doc["workloads"].items():
+        rows.append(
+            [
+                f"`{name}`",
+                w["rounds"],
+                _fmt(w["eager_import_ms"], 1),
+                _fmt(w["lazymed_first_use_ms"], 1),
+                f"{w['ratio']:.3f}x",
+                _fmt(w["lazymed_import_statement_ms"], 3),
+                _signed(w["rss_delta_mib"]),
+            ]
+        )
+    out = ["### 4. First use of a lazy module vs its eager import (medians)", ""]
+    out += _table(
+        [
+            "module",
+            "rounds",
+            "eager import ms",
+            "lazy first use ms",
+            "ratio",
+            "lazy `import` statement ms",
+            "RSS Δ MiB",
+        ],
+        rows,
+    )
+    return out
+
+
+SECTIONS = {
+    "startup": startup_section,
+    "install_overhead": install_section,
+    "attribute_access": attribute_section,
+    "first_use": first_use_section,
+}
+
+
+def render(data: dict[str, dict[str, Any]]) -> str:
+    """The Markdown between the markers (without them)."""
+    if not data:
+        return "_No results yet: run the suite (see above)._\n"
+    any_doc = next(iter(data.values()))
+    env = any_doc["environment"]
+    modes = sorted({d["mode"] for d in data.values()})
+    commands = sorted({d["command"] for d in data.values()})
+    created = sorted(d["created"] for d in data.values())
+    lines = [
+        "_Generated by `python benchmarks/summarize.py` from `benchmarks/results/*.json`; "
+        "do not edit by hand._",
+        "",
+        f"- Made by: {', '.join(f'`{c}`' for c in commands)} ({'/'.join(modes)} mode), "
+        f"{created[0]} to {created[-1]}",
+        f"- Python {env['python']} ({env['implementation']}), {env['platform']}",
+        f"- CPU: {env['cpu']}, {env['cpus_usable']} usable of {env['cpus']} cores "
+        f"(shared with other work), {env['memory_total_mib']:,} MiB RAM; load average "
+        f"{env.get('load_average_start')} at the start, {env.get('load_average_end')} at the end "
+        "(1, 5, 15 min; above 2 the cores were oversubscribed and wall times noisy)",
+        f"- lazymed {env['versions'].get('lazymed') or '(source tree)'} at "
+        f"{env.get('lazymed_commit') or 'unknown commit'}; "
+        + ", ".join(f"{k} {v}" for k, v in env["versions"].items() if v and k != "lazymed"),
+        "",
+        "### Targets",
+        "",
+        *targets_section(data),
+    ]
+    anomalies = [(n, a) for n in ORDER for a in data.get(n, {}).get("anomalies", [])]
+    if anomalies:
+        lines += ["", "Anomalies seen while measuring:", ""]
+        lines += [f"- `{n}`: {a}" for n, a in anomalies]
+    for name in ORDER:
+        if name in data:
+            lines += ["", *SECTIONS[name](data[name])]
+    return "\n".join(lines) + "\n"
+
+
+def splice(readme: str, body: str) -> str:
+    """``readme`` with the text between the markers replaced by ``body``.
+
+    Raises ValueError when the markers are missing."""
+    if START not in readme or END not in readme:
+        raise ValueError(f"README lacks the {START} / {END} markers")
+    head, rest = readme.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{body}{END}{tail}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, help="directory of the JSON results")
+    parser.add_argument("--readme", type=Path, default=HERE / "README.md")
+    parser.add_argument("--quick", action="store_true", help="render results/quick to stdout")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the README is stale")
+    args = parser.parse_args(argv)
+    results: Path = args.results or (HERE / "results" / "quick" if args.quick else HERE / "results")
+    body = render(load(results))
+    if args.quick:
+        sys.stdout.write(body)
+        return 0
+    readme_path: Path = args.readme
+    old = readme_path.read_text(encoding="utf-8")
+    new = splice(old, body)
+    if args.check:
+        if new != old:
+            print(f"{readme_path} is not up to date: run python benchmarks/summarize.py")
+            return 1
+        return 0
+    readme_path.write_text(new, encoding="utf-8")
+    print(f"wrote {readme_path} from {results}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
