@@ -5,8 +5,8 @@ Layers, lowest first: defaults < the file's ``[tool.lazymed]`` < the active prof
 Tables merge key by key; everything else (lists, strings, numbers) replaces.
 
 Core layer: standard library only, and cheap. ``tomllib`` costs ~10 ms to import, so the parsed
-``[tool.lazymed]`` table is cached with :mod:`marshal`, keyed by the file's path, size, mtime and
-inode (as CPython validates bytecode caches); a cache hit costs one ``stat`` and one small read.
+``[tool.lazymed]`` table is cached with :mod:`marshal`, keyed by the file's path, size, mtime,
+ctime and inode (as CPython validates bytecode caches); a hit costs one ``stat`` and one read.
 """
 
 import marshal
@@ -195,7 +195,8 @@ def _read(path: str) -> Entry:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the configuration file: {exc.strerror}") from None
     # The schema is part of the key: validated tables cached by another version stay unused.
-    stamp = (st.st_size, st.st_mtime_ns, st.st_ino, repr(SCHEMA))
+    # ctime too: `cp -p` keeps size, mtime and inode, but nothing in user space sets ctime back.
+    stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, repr(SCHEMA))
     cache = _cache_file(path)
     if cache is not None:
         try:

@@ -151,6 +151,18 @@ class _StandIn:
             return (pkgutil.resolve_name, (f"{real.__module__}:{real.__qualname__}",))
         return real.__reduce_ex__(protocol)
 
+    def __copy__(self) -> "Any":
+        import copy
+
+        return copy.copy(self._lm_resolve())
+
+    def __deepcopy__(self, memo: "Any") -> "Any":
+        # copy.deepcopy looks __deepcopy__ up on the object: without this it would find the
+        # real class's unbound method through __getattr__.
+        import copy
+
+        return copy.deepcopy(self._lm_resolve(), memo)
+
     def __next__(self) -> "Any":
         return next(self._lm_resolve())
 

@@ -83,6 +83,15 @@ class LazyFinder:
         ):
             # A query (importlib.util.find_spec, pkgutil, runpy), not an import: the real answer.
             return None
+        existing = sys.modules.get(name)
+        if existing is not None:
+            # A pending parent that lazymed ran just now (see _module._before_submodule_import)
+            # imported or aliased this name itself: hand importlib that module, as its own
+            # "the parent import may have imported it" rule would.
+            from ._loaders import ExistingLoader
+
+            spec_for_existing: ModuleSpec = _bootstrap.ModuleSpec(name, ExistingLoader(existing))
+            return spec_for_existing
         spec = self.real_spec(name, path, target)
         if role == "ancestor":
             if spec is not None:

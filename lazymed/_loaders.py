@@ -24,6 +24,34 @@ def _builds_module(loader: "Loader") -> bool:
     return create is not None and create is not _LoaderBasics.create_module
 
 
+_SPEC_ATTRS = ("__spec__", "__loader__", "__package__", "__path__", "__file__", "__cached__")
+_MISSING = object()
+
+
+class ExistingLoader:
+    """Hands importlib a module that is already in ``sys.modules`` (a parent package's code
+    imported or aliased it while lazymed ran that parent first), as importlib's own "the parent
+    import may have imported it" rule would. importlib's ``_init_module_attrs`` then rewrites
+    ``__spec__`` (always) and fills missing spec attributes: :meth:`exec_module` puts every one
+    of them back as it was."""
+
+    def __init__(self, module: "ModuleType") -> None:
+        self.module = module
+        namespace = object.__getattribute__(module, "__dict__")
+        self.saved = {k: namespace.get(k, _MISSING) for k in _SPEC_ATTRS}
+
+    def create_module(self, spec: "ModuleSpec") -> "ModuleType":
+        return self.module
+
+    def exec_module(self, module: "ModuleType") -> None:
+        namespace = object.__getattribute__(module, "__dict__")
+        for key, value in self.saved.items():
+            if value is _MISSING:
+                namespace.pop(key, None)
+            else:
+                namespace[key] = value
+
+
 class LazyLoader:
     """Wraps the real loader of a module lazymed manages: creates a :class:`LazyModule` and
     defers ``exec_module`` to the first attribute access, or (``defer=False``: inside another
@@ -34,35 +62,44 @@ class LazyLoader:
         self.real = real
         self.defer = defer
         self.record = record  # registered names get a status() record; covered submodules
-        self.existing: ModuleType | None = None  # not, when they merely run inside a load
+        self.existing: ExistingLoader | None = None  # not, when they merely run inside a load
 
     def __getattr__(self, attr: str) -> object:
         # get_resource_reader, get_filename, get_data, is_package, get_code, get_source, ...
         return getattr(self.real, attr)
 
     def create_module(self, spec: "ModuleSpec") -> "ModuleType | None":
-        from ._module import LazyModule, load_parents
+        from ._module import DETACHED, LazyModule, load_parents, pending
 
         if not self.defer or _builds_module(self.real):
-            # This module runs now. Its parent packages, if still pending, must run first; if
-            # one of them imports this module itself, that import is the one that counts
-            # (importlib's own "parent import may have imported it" rule).
+            # This module runs now. Its parent packages, if still pending, must run first.
             load_parents(spec.name, sys._getframe(1))
-            existing = sys.modules.get(spec.name)
-            if existing is not None:
-                self.existing = existing
-                return existing
             self.defer = False
+        existing = sys.modules.get(spec.name)
+        if existing is None:
+            # A lazy module whose load failed earlier is still bound where it was imported:
+            # the new import gets that same object back, as the retry of one module.
+            detached = DETACHED.pop(spec.name, None)
+            if detached is not None and pending(detached.module) is detached:
+                existing = detached.module
+        if existing is not None:
+            # A parent's code imported (or aliased) it, or a failed lazy module is re-imported.
+            self.existing = ExistingLoader(existing)
+            return existing
         module: ModuleType | None = self.real.create_module(spec)
         if module is not None or not self.defer:
             return module  # built by the loader (cannot be deferred), or running now
         return LazyModule(spec.name)
 
     def exec_module(self, module: "ModuleType") -> None:
-        from ._module import LazyModule, loading_stack, register
+        from ._module import LazyModule, load, loading_stack, pending, register
 
-        if module is self.existing:
-            return  # already imported (and run) by a parent package's own code
+        if self.existing is not None and module is self.existing.module:
+            self.existing.exec_module(module)
+            state = pending(module)
+            if state is not None and not self.defer:
+                load(state, None, sys._getframe(1))  # a re-imported failed module, run now
+            return
         spec = module.__spec__
         if spec is not None:
             spec.loader = self.real

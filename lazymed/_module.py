@@ -20,7 +20,7 @@ Core layer: standard library only.
 import _thread
 import sys
 
-from ._errors import DisabledModuleError, LazymedWarning
+from ._errors import DisabledModuleError
 from ._registry import (
     DISABLED,
     FAILED,
@@ -95,7 +95,6 @@ class Pending:
         "reapply",
         "record",
         "snapshot",
-        "threads_before",
     )
 
     def __init__(
@@ -113,11 +112,12 @@ class Pending:
         # True after a failed load removed it from sys.modules and its parent package.
         self.detached = False
         self.loading_tid: int | None = None
-        self.threads_before: frozenset[int] = frozenset()
 
 
 # id(module) -> Pending. Entries hold the module, so ids stay unique while registered.
 PENDING: "dict[int, Pending]" = {}
+# name -> Pending of a lazy module whose load failed (removed from sys.modules, still bound).
+DETACHED: "dict[str, Pending]" = {}
 
 
 def pending(module: object) -> "Pending | None":
@@ -263,6 +263,10 @@ class LazyModule(ModuleType):
 
     def __getattribute__(self, attr: str) -> object:
         if attr in NO_LOAD:
+            if attr == "__path__" and sys._getframe(1).f_code is _find_and_load_unlocked_code:
+                alias_path = _before_submodule_import(self)
+                if alias_path is not None:
+                    return alias_path
             return _module_getattribute(self, attr)
         state = pending(self)
         if state is None:
@@ -277,13 +281,6 @@ class LazyModule(ModuleType):
                 if child is not None and child.loading_tid is None:
                     load(child, None, sys._getframe(1))
             return value
-        if state.loading_tid is not None and _get_ident() not in state.threads_before:
-            # A thread started while the module loads (possibly by its own code, which may be
-            # waiting for it: blocking could deadlock where importlib cannot see it). With eager
-            # import it would read the partly initialised module; do that for names it has.
-            namespace = _module_getattribute(self, "__dict__")
-            if attr in namespace:
-                return namespace[attr]
         caller = sys._getframe(1)
         importer = from_import_frame(caller)
         if importer is not None and attr != "__all__":
@@ -301,7 +298,11 @@ class LazyModule(ModuleType):
 
                 return Deferred(self, attr, importer.f_globals, call_site(importer))
         load(state, attr, caller)
-        return _module_getattribute(self, attr)
+        if pending(self) is None:
+            # Loaded: look up again through the module's class now, which may be its own
+            # (a ModuleType subclass with __getattr__, as pygments' lexers module has).
+            return getattr(self, attr)
+        return _module_getattribute(self, attr)  # a concurrent circular load: partial module
 
     def __setattr__(self, attr: str, value: object) -> None:
         if attr == "__class__":
@@ -349,7 +350,13 @@ def _from_import_submodule(
         return _NOT_A_SUBMODULE  # set by someone else: only the package's code can say
     from ._bindings import binds_only_submodule
 
-    if not binds_only_submodule(state.name, namespace.get("__file__"), attr):
+    init_file = namespace.get("__file__")
+    if not binds_only_submodule(
+        state.name,
+        init_file if isinstance(init_file, str) else None,
+        attr,
+        _pending_ancestors(state.name),
+    ):
         return _NOT_A_SUBMODULE
     if value is not _NOT_A_SUBMODULE:
         return value  # the lazy submodule, bound on the package by the import system
@@ -362,6 +369,58 @@ def _from_import_submodule(
         return _NOT_A_SUBMODULE
     # "absent": _handle_fromlist imports pkg.sub (a lazy module) and binds it on the package
     raise AttributeError(attr)
+
+
+_find_and_load_unlocked_code = _bootstrap._find_and_load_unlocked.__code__
+
+
+def _before_submodule_import(package: "ModuleType") -> "list[str] | None":
+    """importlib (``_find_and_load_unlocked``) is about to find a submodule through a pending
+    package's ``__path__``. Run the package first, as eager import order would have, when its
+    code may decide what that submodule is: its ``__init__`` may change ``__path__`` or
+    ``sys.modules`` (:func:`lazymed._bindings.may_change_imports`), or the submodule cannot be
+    found on the current ``__path__`` (the package may create or alias it, as
+    ``requests.packages`` does).
+
+    Returns a stand-in ``__path__`` (``[]``) when the module is no package but running it put
+    the submodule in ``sys.modules`` (an alias): importlib then asks the finders, and lazymed's
+    hands it that module, as eager import's "the parent import may have imported it" would.
+    """
+    state = pending(package)
+    if state is None or state.disabled or state.loading_tid is not None:
+        return None
+    namespace = _module_getattribute(package, "__dict__")
+    importer = sys._getframe(2)
+    child = importer.f_locals.get("name")
+    from ._bindings import may_change_imports
+
+    init_file = namespace.get("__file__")
+    run = may_change_imports(state.name, init_file if isinstance(init_file, str) else None)
+    path = namespace.get("__path__")
+    if not run and path is None:
+        run = True  # not a package: only its own code can make `child` importable
+    if not run and isinstance(child, str):
+        from ._finder import find_real_spec
+
+        run = find_real_spec(child, path) is None
+    if not run:
+        return None
+    load(state, "__path__", importer)
+    if path is None and isinstance(child, str) and child in sys.modules:
+        return []
+    return None
+
+
+def _pending_ancestors(name: str) -> "list[tuple[str, str | None]]":
+    """``(name, __init__ file)`` of the still-pending lazy packages above ``name``."""
+    found: list[tuple[str, str | None]] = []
+    while "." in name:
+        name = name.rpartition(".")[0]
+        state = pending(sys.modules.get(name))
+        if state is not None:
+            init_file = _module_getattribute(state.module, "__dict__").get("__file__")
+            found.append((name, init_file if isinstance(init_file, str) else None))
+    return found
 
 
 def load(state: "Pending", attr: str | None, caller: "FrameType | None") -> None:
@@ -385,7 +444,7 @@ def load(state: "Pending", attr: str | None, caller: "FrameType | None") -> None
     try:
         if pending(state.module) is not state or state.loading_tid is not None:
             return  # loaded by another thread while we waited
-        callbacks, warning = _execute(state, attr, caller)
+        callbacks = _execute(state, attr, caller)
     finally:
         lock.release()
     for callback in callbacks:
@@ -394,14 +453,6 @@ def load(state: "Pending", attr: str | None, caller: "FrameType | None") -> None
         except BaseException as exc:
             exc.add_note(f"lazymed: in an on_load callback for {state.name!r}")
             raise
-    if warning is not None:
-        import warnings  # only when there is something to say
-
-        site = state.record.first_used_at or "<unknown>:0"
-        filename, _, line = site.rpartition(":")
-        warnings.warn_explicit(
-            warning, LazymedWarning, filename, int(line) if line.isdigit() else 0, "lazymed"
-        )
 
 
 def load_parents(name: str, caller: "FrameType | None") -> None:
@@ -416,22 +467,29 @@ def load_parents(name: str, caller: "FrameType | None") -> None:
 
 def _execute(
     state: "Pending", attr: str | None, caller: "FrameType | None"
-) -> "tuple[list[Callable[[ModuleType], object]], str | None]":
+) -> "list[Callable[[ModuleType], object]]":
     module = state.module
     name = state.name
     record = state.record
     namespace: dict[str, object] = _module_getattribute(module, "__dict__")
     spec = _module_getattribute(module, "__spec__")
     snapshot = state.snapshot
+    # Names bound on the module after its import statement (submodules bound by the import
+    # system, monkeypatches): eager order binds them after the module's code ran, so the code
+    # must not see them; they are put back afterwards.
     reapply = {k: v for k, v in namespace.items() if k not in snapshot or snapshot[k] is not v}
     state.reapply = reapply
     before = dict(namespace)
+    for key_set_later in reapply:
+        del namespace[key_set_later]
     stack = loading_stack()
     parent_name, _, key = name.rpartition(".")
     parent = pending(sys.modules.get(parent_name)) if parent_name else None
-    if parent is not None and parent.loading_tid == _get_ident():
+    claimed = parent is not None and parent.loading_tid == _get_ident()
+    if claimed:
         # The parent's own code is importing this submodule: in eager order that import comes
         # after the outside one, so whatever the parent binds to the name is final.
+        assert parent is not None
         parent.reapply.pop(key, None)
 
     if state.detached and name not in sys.modules:
@@ -441,7 +499,6 @@ def _execute(
         record.first_used_at = call_site(caller)
         record.first_used_attr = attr
     record.state = LOADING
-    state.threads_before = frozenset(sys._current_frames())
     state.loading_tid = _get_ident()
     if spec is not None:
         spec._initializing = True  # a concurrent `import X` now waits on the module lock
@@ -459,7 +516,8 @@ def _execute(
         if type(module) is not LazyModule:
             object.__setattr__(module, "__class__", LazyModule)
         # As a failed eager import does: no sys.modules entry, no attribute on the parent
-        # package. The object stays bound where it was imported and retries on next use.
+        # package. The object stays bound where it was imported and retries on next use; a
+        # new import of the name gets this object back (see LazyLoader.create_module).
         sys.modules.pop(name, None)
         parent_module = sys.modules.get(parent_name) if parent_name else None
         if parent_module is not None:
@@ -467,6 +525,7 @@ def _execute(
             if parent_ns.get(key) is module:
                 del parent_ns[key]
         state.detached = True
+        DETACHED[name] = state
         state.loading_tid = None
         if spec is not None:
             spec._initializing = False
@@ -485,56 +544,60 @@ def _execute(
     rss1 = rss_bytes()
     stack.pop()
 
-    warning = None
-    replacement = sys.modules.get(name)
-    if replacement is not entry_before and replacement is not module:
-        if _adopt(module, namespace, replacement):
-            sys.modules[name] = module
-        else:
-            warning = (
-                f"lazy module {name!r} replaced its own sys.modules entry with a "
-                f"{type(replacement).__name__} while loading; names bound by earlier lazy "
-                "imports keep the original module object. Make it critical or remove it from "
-                "`lazy`."
-            )
     for attr_name, value in state.reapply.items():
         if namespace.get(attr_name, reapply) is not value:
             namespace[attr_name] = value
-    if state.detached and parent_name:
-        parent_module = sys.modules.get(parent_name)
-        if parent_module is not None and sys.modules.get(name) is module:
-            setattr(parent_module, key, module)  # what a successful import does
-    if type(module) is LazyModule:  # keep a class the module's own code chose
+    replacement = sys.modules.get(name)
+    replaced = replacement is not entry_before and replacement is not module
+    parent_module = sys.modules.get(parent_name) if parent_name else None
+    if parent_module is not None and (state.detached or claimed or replaced):
+        # What a successful (fresh) import binds on the parent package: the module, or what
+        # replaced it in sys.modules.
+        _module_getattribute(parent_module, "__dict__")[key] = replacement if replaced else module
+    if replaced:
+        # The module put another object in sys.modules (pygments' lexers do): eager importers
+        # got that object, so the one earlier lazy imports bound forwards to it.
+        FORWARDS[id(module)] = (module, replacement)
+        object.__setattr__(module, "__class__", ForwardingModule)
+    elif type(module) is LazyModule:  # keep a class the module's own code chose
         object.__setattr__(module, "__class__", ModuleType)
     if spec is not None:
         spec._initializing = False
         if type(spec) is PendingSpec:
             object.__setattr__(spec, "__class__", ModuleSpec)
     del PENDING[id(module)]
+    if DETACHED.get(name) is state:
+        del DETACHED[name]
     state.loading_tid = None
     record.state = LOADED
     record.error = None
     record.load_seconds = seconds
     record.rss_growth_bytes = None if rss0 is None or rss1 is None else rss1 - rss0
     with REGISTRY.lock:
-        callbacks = list(REGISTRY.callbacks.pop(name, ()))
-    return callbacks, warning
+        return list(REGISTRY.callbacks.pop(name, ()))
 
 
-def _adopt(module: "ModuleType", namespace: dict[str, object], replacement: object) -> bool:
-    """Make ``module`` (bound by earlier lazy imports) the module object that replaced it in
-    ``sys.modules`` (pygments' lazy ``_automodule``, ...): its class and namespace. False when
-    ``replacement`` is not a module or its class cannot be adopted."""
-    if not isinstance(replacement, ModuleType):
-        return False
-    contents = dict(_module_getattribute(replacement, "__dict__"))
-    try:
-        object.__setattr__(module, "__class__", type(replacement))
-    except TypeError:
-        return False
-    namespace.clear()
-    namespace.update(contents)
-    return True
+# id(module) -> (module, replacement): modules that replaced their own sys.modules entry.
+FORWARDS: "dict[int, tuple[ModuleType, object]]" = {}
+
+
+class ForwardingModule(ModuleType):
+    """The object earlier lazy imports bound, for a module whose code replaced its own
+    ``sys.modules`` entry (pygments' lexers and formatters do). Eager importers would hold the
+    replacement, so every attribute read, write and ``dir()`` goes to it. Identity (``is``) and
+    ``type()`` still tell them apart."""
+
+    def __getattribute__(self, attr: str) -> object:
+        return getattr(FORWARDS[id(self)][1], attr)
+
+    def __setattr__(self, attr: str, value: object) -> None:
+        setattr(FORWARDS[id(self)][1], attr, value)
+
+    def __delattr__(self, attr: str) -> None:
+        delattr(FORWARDS[id(self)][1], attr)
+
+    def __dir__(self) -> list[str]:
+        return dir(FORWARDS[id(self)][1])
 
 
 def register(module: "ModuleType", loader: "Loader | None", record: Record, disabled: bool) -> None:

@@ -139,9 +139,9 @@ def test_fresh_import_after_a_failure_retries(pkgs: Packages, tmp_path: object) 
     assert again.X == 9  # the first object retries too
 
 
-def test_module_replacing_its_sys_modules_entry_is_adopted(pkgs: Packages) -> None:
+def test_module_replacing_its_sys_modules_entry_is_forwarded(pkgs: Packages) -> None:
     """pygments-style: the module puts another module object in sys.modules. Eager importers get
-    that object; the lazily bound one takes over its class and namespace, and sys.modules."""
+    that object; the one lazily bound forwards every access to it."""
     pkgs.module(
         "swapper",
         """
@@ -149,9 +149,12 @@ def test_module_replacing_its_sys_modules_entry_is_adopted(pkgs: Packages) -> No
         class Auto(types.ModuleType):
             def __getattr__(self, name):
                 return name.upper()
+        def where():
+            return sys.platform  # the original namespace, which the replacement lacks
         m = Auto(__name__)
         m.__dict__.update(globals())
         m.X = 2
+        del m.sys
         sys.modules[__name__] = m
         X = 1
         """,
@@ -160,16 +163,34 @@ def test_module_replacing_its_sys_modules_entry_is_adopted(pkgs: Packages) -> No
     import swapper
 
     assert swapper.X == 2
-    assert swapper.anything == "ANYTHING"
-    assert sys.modules["swapper"] is swapper
-    assert type(swapper).__name__ == "Auto"
+    assert swapper.anything == "ANYTHING"  # the replacement's class __getattr__
+    assert swapper.where() == sys.platform  # old functions keep their globals
+    swapper.Y = 3
+    assert sys.modules["swapper"].Y == 3  # writes reach the replacement
+    assert "Y" in dir(swapper)
 
 
-def test_module_replacing_its_entry_with_a_non_module_warns_at_the_use(pkgs: Packages) -> None:
-    pkgs.module("swapper2", "import sys\nsys.modules[__name__] = object()\nX = 1\n")
+def test_module_aliasing_itself_to_another_module(pkgs: Packages) -> None:
+    pkgs.module("alias_lm", "import sys, json\nsys.modules[__name__] = json\n")
+    lazymed.install(lazy=["alias_lm"])
+    import json
+
+    import alias_lm
+
+    assert alias_lm.dumps([1]) == "[1]"
+    assert alias_lm.__name__ == "json"  # as `import alias_lm` would have bound json
+    assert sys.modules["alias_lm"] is json
+
+
+def test_module_replacing_its_entry_with_an_object(pkgs: Packages) -> None:
+    pkgs.module(
+        "swapper2",
+        "import sys\nclass Counter:\n    counter = 0\n    def bump(self):\n"
+        "        self.counter += 1\nsys.modules[__name__] = Counter()\n",
+    )
     lazymed.install(lazy=["swapper2"])
     import swapper2
 
-    with pytest.warns(lazymed.LazymedWarning, match="replaced its own sys.modules entry") as rec:
-        assert swapper2.X == 1
-    assert rec[0].filename == __file__
+    swapper2.bump()
+    swapper2.bump()
+    assert swapper2.counter == 2

@@ -150,18 +150,49 @@ def test_setting_class_from_outside_loads_first(pkgs: Packages) -> None:
     assert type(rcm) is Custom
 
 
-def test_thread_started_by_the_module_reads_it_while_it_loads(pkgs: Packages) -> None:
+def test_thread_started_by_the_module_using_its_globals(pkgs: Packages) -> None:
+    """Module code that starts a worker at import time and waits for it: the worker reads the
+    module's globals directly (not through the module object), as such code does, so it does
+    not wait for the load it is part of."""
     pkgs.module(
         "rtmod",
-        "import threading, sys\nX = 1\nr = []\n"
-        "t = threading.Thread(target=lambda: r.append(sys.modules[__name__].X))\n"
-        "t.start(); t.join(10)\nALIVE = t.is_alive()\n",
+        "import threading\nX = 1\nr = []\ndef work():\n    r.append(X)\n"
+        "t = threading.Thread(target=work)\nt.start(); t.join(10)\nALIVE = t.is_alive()\n",
     )
     lazymed.install(lazy=["rtmod"])
     import rtmod
 
     assert rtmod.r == [1]
     assert rtmod.ALIVE is False
+
+
+def test_thread_started_during_a_load_waits_for_the_whole_module(pkgs: Packages) -> None:
+    """A request thread that arrives while another request is loading the module must see it
+    complete (it would have waited on the import lock with eager imports)."""
+    pkgs.module(
+        "rslow",
+        "import time\ndef f():\n    return CONFIG['x']\ntime.sleep(0.5)\nCONFIG = {'x': 42}\n",
+    )
+    lazymed.install(lazy=["rslow"])
+    import rslow
+
+    out: list[object] = []
+
+    def call() -> None:
+        try:
+            out.append(rslow.f())
+        except Exception as exc:
+            out.append(exc)
+
+    first = threading.Thread(target=call)
+    first.start()
+    while "rslow" not in pkgs.runs:
+        pass
+    second = threading.Thread(target=call)  # born during the load
+    second.start()
+    first.join(30)
+    second.join(30)
+    assert out == [42, 42]
 
 
 def test_stand_in_forwards_doc_module_and_survives_wraps(pkgs: Packages) -> None:
@@ -264,3 +295,219 @@ def test_many_threads_mixing_import_statements_and_use(pkgs: Packages) -> None:
     assert out == [3] * 32
     assert pkgs.runs == ["rmix"]
     assert type(sys.modules["rmix"]) is not LazyModule
+
+
+def test_class_getattr_of_a_module_that_sets_its_own_class(pkgs: Packages) -> None:
+    """pygments.lexers: first access after the load must go through the module's own class."""
+    pkgs.module(
+        "rcg",
+        "import sys, types\nclass _M(types.ModuleType):\n    def __getattr__(self, name):\n"
+        "        if name.startswith('dyn_'):\n            return name.upper()\n"
+        "        raise AttributeError(name)\nsys.modules[__name__].__class__ = _M\n",
+    )
+    lazymed.install(lazy=["rcg"])
+    import rcg
+
+    assert rcg.dyn_x == "DYN_X"
+
+
+def test_module_reused_from_a_parent_import_keeps_its_spec(pkgs: Packages) -> None:
+    pkgs.module("rpk", "from . import sub\n", package=True)
+    pkgs.module("rpk.sub", "import sys\nSPEC = sys.modules[__name__].__spec__\n")
+    pkgs.module("ruser", "import rpk.sub\nX = rpk.sub.SPEC\n")
+    lazymed.install(lazy=["rpk", "ruser"])
+    import ruser
+
+    spec_seen_by_its_code = ruser.X
+    sub = sys.modules["rpk.sub"]
+    assert spec_seen_by_its_code is sub.__spec__
+    assert type(sub.__spec__.loader).__name__ == "SourceFileLoader"
+
+
+def test_retry_after_a_failed_load_keeps_one_module_object(pkgs: Packages) -> None:
+    path = pkgs.module(
+        "rbmod",
+        "import os\nif not os.path.exists(__file__ + '.ok'):\n"
+        "    raise RuntimeError('first run fails')\nV = 1\n",
+    )
+    pkgs.module("ramod", "import rbmod\nx = rbmod.V\n")
+    lazymed.install(lazy=["ramod", "rbmod"])
+    import ramod
+    import rbmod
+
+    with pytest.raises(RuntimeError):
+        ramod.x
+    (path.parent / (path.name + ".ok")).write_text("")
+    assert ramod.x == 1
+    assert sys.modules["rbmod"] is rbmod
+    assert ramod.rbmod is rbmod
+    assert pkgs.runs.count("rbmod") == 2  # failed once, then ran once
+
+
+def test_deepcopy_of_a_stand_in_for_a_class_with_deepcopy(pkgs: Packages) -> None:
+    pkgs.module("rdc", "class K:\n    def __deepcopy__(self, memo):\n        return self\n")
+    lazymed.install(lazy=["rdc"], from_import="deferred")
+    pkgs.module("rdc_user", "from rdc import K\n")
+    __import__("rdc_user")
+    assert copy.deepcopy(sys.modules["rdc_user"].__dict__["K"]) is sys.modules["rdc"].K
+    assert copy.copy(sys.modules["rdc_user"].__dict__["K"]) is sys.modules["rdc"].K
+
+
+def test_names_bound_before_the_load_are_not_seen_by_its_code(pkgs: Packages) -> None:
+    pkgs.module(
+        "rgp",
+        "def f():\n    pass\n__all__ = [n for n in dir() if not n.startswith('_')]\n",
+        package=True,
+    )
+    pkgs.module("rgp.sub", "")
+    pkgs.module("rmq", "try:\n    hook\nexcept NameError:\n    hook = 'default'\nVAL = hook\n")
+    lazymed.install(lazy=["rgp", "rmq"])
+    import rgp.sub
+    import rmq
+
+    rmq.hook = "patched"
+    assert rgp.__all__ == ["f"]  # eager: `sub` is bound after the package's code ran
+    assert rmq.VAL == "default"
+    assert rmq.hook == "patched"  # and the later binding wins afterwards
+    assert rgp.sub is sys.modules["rgp.sub"]
+
+
+def test_package_that_aliases_a_submodule_in_sys_modules(pkgs: Packages) -> None:
+    """requests.packages style: the package's code puts `pkg.virtual` into sys.modules."""
+    pkgs.module(
+        "rvp",
+        "import sys, types\nm = types.ModuleType('rvp.virtual')\nm.X = 5\n"
+        "sys.modules['rvp.virtual'] = m\n",
+        package=True,
+    )
+    lazymed.install(lazy=["rvp"])
+    from rvp.virtual import X
+
+    assert X == 5
+
+
+def test_package_that_prepends_to_its_path(pkgs: Packages, tmp_path: object) -> None:
+    from pathlib import Path
+
+    override = Path(str(tmp_path)) / "override"
+    override.mkdir()
+    (override / "sub.py").write_text("WHICH = 'override'\n")
+    pkgs.module("rpo", f"__path__.insert(0, {str(override)!r})\n", package=True)
+    pkgs.module("rpo.sub", "WHICH = 'package'\n")
+    lazymed.install(lazy=["rpo"])
+    from rpo import sub
+
+    assert sub.WHICH == "override"
+
+
+def test_package_whose_module_chain_aliases_submodules(pkgs: Packages) -> None:
+    """requests: __init__ imports .packages, whose code aliases other modules into sys.modules
+    under the package's name; a submodule-first import must see those aliases."""
+    pkgs.module("rrq", "from . import packages\n", package=True)
+    pkgs.module(
+        "rrq.packages",
+        "import sys, json\nsys.modules['rrq.packages.json'] = json\n",
+    )
+    lazymed.install(lazy=["rrq"])
+    from rrq.packages.json import dumps
+
+    assert dumps([1]) == "[1]"
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        # the parent package patches the subpackage's attribute
+        (
+            {
+                "rpa/__init__.py": "from . import b\nb.sub = 'patched'\n",
+                "rpa/b/__init__.py": "",
+                "rpa/b/sub.py": "",
+            },
+            "patched",
+        ),
+        # importlib.import_module of an own module that sets the attribute
+        (
+            {
+                "rpa/__init__.py": "",
+                "rpa/b/__init__.py": "import importlib\nimportlib.import_module('rpa.b._setup')\n",
+                "rpa/b/_setup.py": "import sys\nsys.modules['rpa.b'].sub = 'fn'\n",
+                "rpa/b/sub.py": "",
+            },
+            "fn",
+        ),
+        # vars(...)[...] = ... in an own module
+        (
+            {
+                "rpa/__init__.py": "",
+                "rpa/b/__init__.py": "from . import _setup\n",
+                "rpa/b/_setup.py": "import sys\nvars(sys.modules['rpa.b'])['sub'] = 'fn'\n",
+                "rpa/b/sub.py": "",
+            },
+            "fn",
+        ),
+        # __dict__.update in __init__
+        (
+            {
+                "rpa/__init__.py": "",
+                "rpa/b/__init__.py": "import sys\nsys.modules[__name__].__dict__.update(sub='fn')\n",
+                "rpa/b/sub.py": "",
+            },
+            "fn",
+        ),
+        # module.__setattr__ in an own module
+        (
+            {
+                "rpa/__init__.py": "",
+                "rpa/b/__init__.py": "from . import _setup\n",
+                "rpa/b/_setup.py": "import sys\nsys.modules['rpa.b'].__setattr__('sub', 'fn')\n",
+                "rpa/b/sub.py": "",
+            },
+            "fn",
+        ),
+        # a match capture pattern binds the name
+        (
+            {
+                "rpa/__init__.py": "",
+                "rpa/b/__init__.py": "match 'fn':\n    case sub:\n        pass\n",
+                "rpa/b/sub.py": "",
+            },
+            "fn",
+        ),
+        # sys.modules alias for the submodule name
+        (
+            {
+                "rpa/__init__.py": "",
+                "rpa/b/__init__.py": "import sys\nsys.modules[__name__ + '.sub'] = 'fn'\nsub = 'fn'\n",
+                "rpa/b/sub.py": "",
+            },
+            "fn",
+        ),
+    ],
+)
+def test_static_reading_catches_other_bindings(
+    tmp_path: object, files: dict[str, str], expected: str
+) -> None:
+    """Each case: eager `from rpa.b import sub` gives `expected`, not the submodule."""
+    import json
+    import textwrap
+    from pathlib import Path
+
+    from conftest import run_python
+
+    root = Path(str(tmp_path))
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    results = []
+    for setup in ("", "import lazymed\nlazymed.install(lazy=['rpa'])\n"):
+        code = f"import sys, json\nsys.path.insert(0, {str(root)!r})\n{setup}" + textwrap.dedent(
+            """
+            from rpa.b import sub
+            print(json.dumps(sub if isinstance(sub, str) else 'module'))
+            """
+        )
+        proc = run_python(code)
+        assert proc.returncode == 0, proc.stderr
+        results.append(json.loads(proc.stdout.splitlines()[-1]))
+    assert results == [expected, expected]

@@ -335,7 +335,12 @@ def effects(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, An
 
 #: Standard-library modules lazymed itself may import at a first use (import-statement analysis:
 #: opcode numbers, and ast for reading a package's ``__init__``; see README "Semantics").
-LAZYMED_HELPER_MODULES = frozenset({"opcode", "_opcode", "ast", "_ast"})
+LAZYMED_HELPER_MODULES = frozenset(
+    {"opcode", "_opcode", "ast", "_ast"}
+    # what `import ast` itself brings on Python 3.11 (standard library)
+    | {"_collections", "_functools", "_operator", "collections", "contextlib", "enum"}
+    | {"functools", "itertools", "keyword", "operator", "reprlib", "types"}
+)
 
 
 def ours(modules: set[str]) -> set[str]:
