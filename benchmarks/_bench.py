@@ -376,9 +376,15 @@ class Timed:
     cpu_ns: int
 
 
-def run_timed(argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Timed:
-    """Run ``argv`` exactly as given (stdout discarded) and time it from outside: wall clock
-    around start-to-reaped, CPU time (user + system) from ``wait4``. Raises ChildFailed."""
+def run_timed(
+    argv: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    stdout: IO[Any] | None = None,
+) -> Timed:
+    """Run ``argv`` exactly as given and time it from outside: wall clock around
+    start-to-reaped, CPU time (user + system) from ``wait4`` (the child and the children it
+    waited for). Its stdout is discarded, or written to ``stdout`` (a file). Raises ChildFailed."""
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as err:
         start = time.perf_counter_ns()
         proc = subprocess.Popen(
@@ -386,7 +392,7 @@ def run_timed(argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Timed:
             cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL if stdout is None else stdout,
             stderr=err,
         )
         watchdog = _watchdog(proc)
@@ -442,6 +448,13 @@ def ratio_ci(
     return out[int(0.025 * len(out))], out[min(len(out) - 1, int(0.975 * len(out)))]
 
 
+def median_ci(values: Sequence[float], resamples: int = 2000) -> tuple[float, float]:
+    """95% bootstrap interval of median(values) (seeded: reproducible)."""
+    rng = random.Random(810)
+    out = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
+    return out[int(0.025 * len(out))], out[min(len(out) - 1, int(0.975 * len(out)))]
+
+
 def target(
     name: str,
     measured: float,
@@ -451,8 +464,10 @@ def target(
     note: str = "",
     cpu_ratio: float | None = None,
     paired_ratio: float | None = None,
+    strict: bool = False,
 ) -> dict[str, Any]:
-    """One target line for the results: ``met`` is ``measured <= limit`` (never asserted).
+    """One target line for the results: ``met`` is ``measured <= limit`` (never asserted), or
+    ``measured < limit`` with ``strict`` (then the entry says ``"comparison": "<"``).
 
     ``cpu_ratio`` (the same ratio on CPU time) and ``paired_ratio`` (median of the ratios of
     runs made next to each other) are the noise-robust cross-checks shown beside it."""
@@ -461,8 +476,10 @@ def target(
         "measured": round(measured, 4),
         "limit": limit,
         "unit": unit,
-        "met": measured <= limit,
+        "met": measured < limit if strict else measured <= limit,
     }
+    if strict:
+        entry["comparison"] = "<"
     if ci is not None:
         entry["ci95"] = [round(ci[0], 4), round(ci[1], 4)]
     if cpu_ratio is not None:
@@ -577,6 +594,32 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     path.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     RECORDED.append(path)
     return path
+
+
+def ratio(
+    name: str,
+    num: Sequence[float],
+    den: Sequence[float],
+    cpu_num: Sequence[float] | None = None,
+    cpu_den: Sequence[float] | None = None,
+    note: str = "",
+    paired: bool = True,
+) -> dict[str, Any]:
+    """A ratio recorded without a goal: median(num) / median(den) with the same cross-checks
+    as :func:`target` (95% bootstrap interval; with ``paired``, ``num[i]`` and ``den[i]`` are
+    runs made next to each other and the median of their ratios is added; the same ratio on
+    CPU time when given)."""
+    measured = statistics.median(num) / statistics.median(den)
+    entry: dict[str, Any] = {"name": name, "measured": round(measured, 4), "unit": "x"}
+    low, high = ratio_ci(num, den)
+    entry["ci95"] = [round(low, 4), round(high, 4)]
+    if paired:
+        entry["paired_median_ratio"] = round(paired_median_ratio(num, den), 4)
+    if cpu_num is not None and cpu_den is not None:
+        entry["cpu_time_ratio"] = round(statistics.median(cpu_num) / statistics.median(cpu_den), 4)
+    if note:
+        entry["note"] = note
+    return entry
 
 
 def command() -> str:

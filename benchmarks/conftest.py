@@ -49,7 +49,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not _RECORDED:
         return
     tr = terminalreporter
-    tr.section("lazymed benchmark targets (reported, not asserted)")
+    tr.section("lazymed benchmark targets and ratios (reported, not asserted)")
     for name, path, result in _RECORDED:
         for t in result.get("targets", []):
             verdict = "met" if t["met"] else "MISSED"
@@ -63,8 +63,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             detail = f"  ({'; '.join(extra)})" if extra else ""
             tr.write_line(
                 f"{name:18} {t['name']}: {t['measured']} {t['unit']} "
-                f"(target <= {t['limit']}){detail} -> {verdict}"
+                f"(target {t.get('comparison', '<=')} {t['limit']}){detail} -> {verdict}"
             )
+        for r in result.get("ratios", []):
+            extra = [f"95% CI {r['ci95'][0]}-{r['ci95'][1]}"]
+            if "paired_median_ratio" in r:
+                extra.append(f"paired {r['paired_median_ratio']}")
+            if "cpu_time_ratio" in r:
+                extra.append(f"CPU {r['cpu_time_ratio']}")
+            tr.write_line(f"{name:18} {r['name']}: {r['measured']} x  ({'; '.join(extra)})")
         for anomaly in result.get("anomalies", []):
             tr.write_line(f"{name:18} anomaly: {anomaly}")
         tr.write_line(f"{name:18} -> {path}")

@@ -24,12 +24,25 @@ def test_render_shows_every_benchmark_and_target() -> None:
     data = summarize.load(results)
     assert set(data) == set(summarize.ORDER), f"missing results in {results}: run the suite"
     body = summarize.render(data)
-    for heading in ("### 1. Start-up", "### 2. `install()`", "### 3. Attribute", "### 4. First"):
+    for heading in (
+        "### 1. Start-up",
+        "### 2. `install()`",
+        "### 3. Attribute",
+        "### 4. First",
+        "### 5. Reference medical app",
+        "### 6. `lazymed profile` overhead",
+        "### Ratios (recorded, no goal)",
+    ):
         assert heading in body
     for doc in data.values():
         for t in doc["targets"]:
             assert f"{t['measured']} {t['unit']}" in body, t
             assert ("met" if t["met"] else "**missed**") in body
+        for r in doc.get("ratios", []):
+            assert f"| {r['name']} | {r['measured']} x |" in body, r
+    app = data["medical_app"]["figures"]["startup"]
+    assert f"{app['lazy_over_eager']:.2f}x" in body
+    assert f"< {app['target']:,g} s" in body
     lm = data["startup"]["variants"]["lazymed"]
     assert f"{lm['import_time_ratio_vs_recipe']:.2f}x" in body
 
