@@ -450,7 +450,9 @@ def test_package_whose_module_chain_aliases_submodules(pkgs: Packages) -> None:
         (
             {
                 "rpa/__init__.py": "",
-                "rpa/b/__init__.py": "import sys\nsys.modules[__name__].__dict__.update(sub='fn')\n",
+                "rpa/b/__init__.py": (
+                    "import sys\nsys.modules[__name__].__dict__.update(sub='fn')\n"
+                ),
                 "rpa/b/sub.py": "",
             },
             "fn",
@@ -478,7 +480,9 @@ def test_package_whose_module_chain_aliases_submodules(pkgs: Packages) -> None:
         (
             {
                 "rpa/__init__.py": "",
-                "rpa/b/__init__.py": "import sys\nsys.modules[__name__ + '.sub'] = 'fn'\nsub = 'fn'\n",
+                "rpa/b/__init__.py": (
+                    "import sys\nsys.modules[__name__ + '.sub'] = 'fn'\nsub = 'fn'\n"
+                ),
                 "rpa/b/sub.py": "",
             },
             "fn",
