@@ -67,13 +67,40 @@ def install(
     if REGISTRY.installed:
         if REGISTRY.config == cfg and _FINDER in sys.meta_path:
             return
-        current = REGISTRY.config
-        where = current.path if current is not None else "keywords"
-        raise ConfigError(
-            f"lazymed is already installed with a different configuration (from {where}); "
-            "call lazymed.uninstall() first"
+        raise ConfigError(_reinstall_message(REGISTRY.config, cfg))
+    if not cfg.sources:
+        import warnings  # only when there is something to say
+
+        warnings.warn(
+            "lazymed.install() found no [tool.lazymed] table (searched upwards from the "
+            "__main__ script's directory and from the working directory), no LAZYMED_* "
+            "settings and no keywords: nothing is lazy. Pass config=PATH or set "
+            "LAZYMED_CONFIG when the service starts from another directory.",
+            LazymedWarning,
+            stacklevel=2,
         )
     _activate(cfg)
+
+
+def _reinstall_message(current: "Config | None", new: Config) -> str:
+    def origin(cfg: "Config | None") -> str:
+        if cfg is None:
+            return "nothing"
+        return cfg.path or "install() keywords / LAZYMED_* variables"
+
+    differing = []
+    if current is not None:
+        keys = sorted(set(current.table) | set(new.table))
+        differing = [k for k in keys if current.table.get(k) != new.table.get(k)]
+        if current.profile != new.profile:
+            differing.append(f"profile ({current.profile!r} -> {new.profile!r})")
+        if current.path != new.path:
+            differing.append(f"file ({current.path} -> {new.path})")
+    return (
+        f"lazymed is already installed with a different configuration (from {origin(current)}); "
+        f"this one (from {origin(new)}) differs in: {', '.join(differing) or 'settings'}. "
+        "Call lazymed.uninstall() first, or install once per process."
+    )
 
 
 def _activate(cfg: Config) -> None:

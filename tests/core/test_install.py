@@ -204,3 +204,22 @@ def test_beside_an_editable_install_style_finder(tmp_path: Path, pkgs: Packages)
     assert pkgs.runs == []
     assert editable_lm.VALUE == "editable"
     assert pkgs.runs == ["editable_lm"]
+
+
+def test_install_without_any_configuration_warns(tmp_path: Path) -> None:
+    proc = run_python(
+        "import warnings, lazymed\nwarnings.simplefilter('error')\nlazymed.install()\n",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1
+    assert "found no [tool.lazymed] table" in proc.stderr
+    assert "LAZYMED_CONFIG" in proc.stderr
+
+
+def test_second_install_with_another_configuration_names_the_difference() -> None:
+    lazymed.install(lazy=["lm_a"])
+    with pytest.raises(lazymed.ConfigError) as info:
+        lazymed.install(lazy=["lm_b"], from_import="deferred")
+    message = str(info.value)
+    assert "differs in: from_import, lazy" in message
+    assert "uninstall()" in message
