@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 _bootstrap = sys.modules["_frozen_importlib"]
+_ABSENT = object()
 # lazymed._module (lazy module objects, loads) is imported by the first registered import,
 # not by install(): the install path stays a few modules small.
 # find_spec is an import (not a query) when importlib's _find_spec calls it for
@@ -83,8 +84,11 @@ class LazyFinder:
         ):
             # A query (importlib.util.find_spec, pkgutil, runpy), not an import: the real answer.
             return None
-        existing = sys.modules.get(name)
-        if existing is not None:
+        existing = sys.modules.get(name, _ABSENT)
+        if existing is None:
+            # A parent's code blocked the name, as `import` itself reports it.
+            raise ModuleNotFoundError(f"import of {name} halted; None in sys.modules", name=name)
+        if existing is not _ABSENT:
             # A pending parent that lazymed ran just now (see _module._before_submodule_import)
             # imported or aliased this name itself: hand importlib that module, as its own
             # "the parent import may have imported it" rule would.

@@ -24,7 +24,15 @@ def _builds_module(loader: "Loader") -> bool:
     return create is not None and create is not _LoaderBasics.create_module
 
 
-_SPEC_ATTRS = ("__spec__", "__loader__", "__package__", "__path__", "__file__", "__cached__")
+_SPEC_ATTRS = (
+    "__name__",
+    "__spec__",
+    "__loader__",
+    "__package__",
+    "__path__",
+    "__file__",
+    "__cached__",
+)
 _MISSING = object()
 
 
@@ -35,21 +43,31 @@ class ExistingLoader:
     ``__spec__`` (always) and fills missing spec attributes: :meth:`exec_module` puts every one
     of them back as it was."""
 
-    def __init__(self, module: "ModuleType") -> None:
+    def __init__(self, module: object) -> None:
         self.module = module
-        namespace = object.__getattribute__(module, "__dict__")
-        self.saved = {k: namespace.get(k, _MISSING) for k in _SPEC_ATTRS}
+        namespace = _namespace(module)
+        self.saved = {k: namespace.get(k, _MISSING) for k in _SPEC_ATTRS} if namespace else {}
 
-    def create_module(self, spec: "ModuleSpec") -> "ModuleType":
+    def create_module(self, spec: "ModuleSpec") -> object:
         return self.module
 
-    def exec_module(self, module: "ModuleType") -> None:
-        namespace = object.__getattribute__(module, "__dict__")
+    def exec_module(self, module: object) -> None:
+        namespace = _namespace(module)
+        if namespace is None:
+            return  # e.g. an int someone put in sys.modules: importlib could set nothing on it
         for key, value in self.saved.items():
             if value is _MISSING:
                 namespace.pop(key, None)
             else:
                 namespace[key] = value
+
+
+def _namespace(obj: object) -> "dict[str, object] | None":
+    try:
+        namespace = object.__getattribute__(obj, "__dict__")
+    except AttributeError:
+        return None
+    return namespace if isinstance(namespace, dict) else None
 
 
 class LazyLoader:
@@ -69,11 +87,13 @@ class LazyLoader:
         return getattr(self.real, attr)
 
     def create_module(self, spec: "ModuleSpec") -> "ModuleType | None":
-        from ._module import DETACHED, LazyModule, load_parents, pending
+        from ._module import DETACHED, LazyModule, load_parents, pending, unlocked
 
         if not self.defer or _builds_module(self.real):
-            # This module runs now. Its parent packages, if still pending, must run first.
-            load_parents(spec.name, sys._getframe(1))
+            # This module runs now. Its parent packages, if still pending, must run first
+            # (without holding importlib's lock on this module: see _module.unlocked).
+            with unlocked(spec.name):
+                load_parents(spec.name, sys._getframe(1))
             self.defer = False
         existing = sys.modules.get(spec.name)
         if existing is None:

@@ -20,7 +20,7 @@ Core layer: standard library only.
 import _thread
 import sys
 
-from ._errors import DisabledModuleError
+from ._errors import DisabledModuleError, LazymedWarning
 from ._registry import (
     DISABLED,
     FAILED,
@@ -95,6 +95,7 @@ class Pending:
         "reapply",
         "record",
         "snapshot",
+        "warning",
     )
 
     def __init__(
@@ -111,6 +112,7 @@ class Pending:
         self.reapply: dict[str, object] = {}
         # True after a failed load removed it from sys.modules and its parent package.
         self.detached = False
+        self.warning: str | None = None  # issued after the load, at the first use
         self.loading_tid: int | None = None
 
 
@@ -264,9 +266,9 @@ class LazyModule(ModuleType):
     def __getattribute__(self, attr: str) -> object:
         if attr in NO_LOAD:
             if attr == "__path__" and sys._getframe(1).f_code is _find_and_load_unlocked_code:
-                alias_path = _before_submodule_import(self)
-                if alias_path is not None:
-                    return alias_path
+                current_path = _before_submodule_import(self)
+                if current_path is not None:
+                    return current_path
             return _module_getattribute(self, attr)
         state = pending(self)
         if state is None:
@@ -374,7 +376,7 @@ def _from_import_submodule(
 _find_and_load_unlocked_code = _bootstrap._find_and_load_unlocked.__code__
 
 
-def _before_submodule_import(package: "ModuleType") -> "list[str] | None":
+def _before_submodule_import(package: "ModuleType") -> object:
     """importlib (``_find_and_load_unlocked``) is about to find a submodule through a pending
     package's ``__path__``. Run the package first, as eager import order would have, when its
     code may decide what that submodule is: its ``__init__`` may change ``__path__`` or
@@ -382,9 +384,11 @@ def _before_submodule_import(package: "ModuleType") -> "list[str] | None":
     found on the current ``__path__`` (the package may create or alias it, as
     ``requests.packages`` does).
 
-    Returns a stand-in ``__path__`` (``[]``) when the module is no package but running it put
-    the submodule in ``sys.modules`` (an alias): importlib then asks the finders, and lazymed's
-    hands it that module, as eager import's "the parent import may have imported it" would.
+    Returns the ``__path__`` importlib should use (the package's, or its replacement's if it
+    replaced itself), or None to read it as usual. A stand-in ``[]`` when the module is no
+    package but running it put the submodule in ``sys.modules`` (an alias): importlib then asks
+    the finders, and lazymed's hands it that module, as eager import's "the parent import may
+    have imported it" would.
     """
     state = pending(package)
     if state is None or state.disabled or state.loading_tid is not None:
@@ -405,10 +409,22 @@ def _before_submodule_import(package: "ModuleType") -> "list[str] | None":
         run = find_real_spec(child, path) is None
     if not run:
         return None
-    load(state, "__path__", importer)
+    try:
+        with unlocked(child if isinstance(child, str) else state.name):
+            load(state, "__path__", importer)
+    except AttributeError as exc:
+        # importlib turns any AttributeError here into "'pkg' is not a package": keep the
+        # package's real error visible instead.
+        raise ImportError(
+            f"lazymed: running package {state.name!r} before importing {child!r} failed: "
+            f"{type(exc).__name__}: {exc}",
+            name=state.name,
+        ) from exc
+    if pending(package) is None:
+        path = getattr(package, "__path__", None)  # a replacement's, if it replaced itself
     if path is None and isinstance(child, str) and child in sys.modules:
         return []
-    return None
+    return path
 
 
 def _pending_ancestors(name: str) -> "list[tuple[str, str | None]]":
@@ -453,6 +469,13 @@ def load(state: "Pending", attr: str | None, caller: "FrameType | None") -> None
         except BaseException as exc:
             exc.add_note(f"lazymed: in an on_load callback for {state.name!r}")
             raise
+    if state.warning is not None:
+        import warnings  # only when there is something to say
+
+        filename, _, line = (state.record.first_used_at or "<unknown>:0").rpartition(":")
+        warnings.warn_explicit(
+            state.warning, LazymedWarning, filename, int(line) if line.isdigit() else 0, "lazymed"
+        )
 
 
 def load_parents(name: str, caller: "FrameType | None") -> None:
@@ -461,8 +484,45 @@ def load_parents(name: str, caller: "FrameType | None") -> None:
     parent_name = name.rpartition(".")[0]
     if parent_name:
         parent = pending(sys.modules.get(parent_name))
-        if parent is not None and parent.loading_tid is None and not parent.disabled:
+        if parent is None or parent.disabled or parent.loading_tid == _get_ident():
+            return  # nothing pending, or our own load of it is running (partial, as eager)
+        if parent.loading_tid is None:
             load(parent, None, caller)  # runs its own parents first
+        else:
+            # Another thread is running it: wait for that load (importlib's lock, with its
+            # deadlock detection), as an eager import of the parent would.
+            _original_lock_unlock(parent_name)
+
+
+def unlocked(name: str) -> "_Unlocked":
+    """Context manager: release this thread's hold on importlib's module lock for ``name``
+    (importlib holds it while it imports ``name``) and take it back afterwards. Running a
+    pending parent package from inside the child's import must not hold the child's lock:
+    another thread may be running that parent, whose code imports the child (lock-order
+    inversion, which importlib would break with _DeadlockError in the other thread)."""
+    return _Unlocked(name)
+
+
+class _Unlocked:
+    __slots__ = ("held", "lock")
+
+    def __init__(self, name: str) -> None:
+        self.lock = _bootstrap._get_module_lock(name)
+        self.held = 0
+
+    def __enter__(self) -> None:
+        lock = self.lock
+        count = getattr(lock, "count", None)
+        if getattr(lock, "owner", None) != _get_ident() or count is None:
+            return  # not ours, or an importlib without these fields: keep it
+        held = len(count) if isinstance(count, list) else int(count)  # 3.12+ keeps a list
+        for _ in range(held):
+            lock.release()
+        self.held = held
+
+    def __exit__(self, *exc: object) -> None:
+        for _ in range(self.held):
+            self.lock.acquire()
 
 
 def _execute(
@@ -559,6 +619,13 @@ def _execute(
         # got that object, so the one earlier lazy imports bound forwards to it.
         FORWARDS[id(module)] = (module, replacement)
         object.__setattr__(module, "__class__", ForwardingModule)
+        if not isinstance(replacement, ModuleType):
+            state.warning = (
+                f"lazy module {name!r} replaced its own sys.modules entry with a "
+                f"{type(replacement).__name__} object while loading; names bound by earlier "
+                "lazy imports forward attribute access to it, but not calls, operators or "
+                "len(). Make it critical or remove it from `lazy`."
+            )
     elif type(module) is LazyModule:  # keep a class the module's own code chose
         object.__setattr__(module, "__class__", ModuleType)
     if spec is not None:

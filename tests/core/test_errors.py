@@ -191,6 +191,8 @@ def test_module_replacing_its_entry_with_an_object(pkgs: Packages) -> None:
     lazymed.install(lazy=["swapper2"])
     import swapper2
 
-    swapper2.bump()
+    with pytest.warns(lazymed.LazymedWarning, match="not calls, operators") as record:
+        swapper2.bump()
+    assert record[0].filename == __file__  # at the first use
     swapper2.bump()
     assert swapper2.counter == 2

@@ -515,3 +515,116 @@ def test_static_reading_catches_other_bindings(
         assert proc.returncode == 0, proc.stderr
         results.append(json.loads(proc.stdout.splitlines()[-1]))
     assert results == [expected, expected]
+
+
+def test_child_waits_for_a_parent_another_thread_is_loading(pkgs: Packages) -> None:
+    pkgs.module("rlq", "import time\ntime.sleep(0.3)\nfrom .other import O\n", package=True)
+    pkgs.module("rlq.other", "from rlq.sub import PLUG\nO = PLUG\n")
+    pkgs.module("rlq.sub", "from rlq import util\nPLUG = 1\n")
+    pkgs.module("rlq.util", "U = 1\n")
+    lazymed.install(lazy=["rlq"])
+    import rlq.sub
+
+    out: list[object] = []
+
+    def a() -> None:
+        out.append(rlq.O)
+
+    def b() -> None:
+        import time
+
+        time.sleep(0.1)
+        exec("from rlq.sub import PLUG as P; out.append(P)", {"out": out})
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert out == [1, 1]
+    assert pkgs.runs.count("rlq") == 1
+
+
+def test_submodule_import_racing_the_package_load(pkgs: Packages) -> None:
+    """A thread imports pkg.sub while another runs pkg, whose code imports pkg.sub: no
+    _DeadlockError, each body once (the hook releases the child's import lock)."""
+    pkgs.module(
+        "rtq",
+        "import time\n__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n"
+        "time.sleep(0.3)\nfrom . import sub\nX = 1\n",
+        package=True,
+    )
+    pkgs.module("rtq.sub", "S = 2\n")
+    lazymed.install(lazy=["rtq"])
+    import rtq
+
+    out: list[object] = []
+
+    def importer() -> None:
+        try:
+            exec("import rtq.sub; out.append(rtq.sub.S)", {"out": out})
+        except BaseException as exc:
+            out.append(exc)
+
+    def user() -> None:
+        try:
+            out.append(rtq.X)
+        except BaseException as exc:
+            out.append(exc)
+
+    threads = [threading.Thread(target=importer), threading.Thread(target=user)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(map(repr, out)) == ["1", "2"]
+    assert pkgs.runs.count("rtq") == 1
+
+
+def test_package_replacing_itself_gives_its_replacements_path(pkgs: Packages) -> None:
+    init = pkgs.module(
+        "rp7",
+        "import sys, types, os\nnew = types.ModuleType(__name__)\n"
+        "new.__path__ = [os.path.join(os.path.dirname(__file__), 'alt')]\n"
+        "new.__file__ = __file__\nnew.__spec__ = __spec__\nsys.modules[__name__] = new\n",
+        package=True,
+    )
+    (init.parent / "alt").mkdir()
+    (init.parent / "alt" / "sub.py").write_text("WHERE = 'alt'\n")
+    (init.parent / "sub.py").write_text("WHERE = 'orig'\n")
+    lazymed.install(lazy=["rp7"])
+    import rp7.sub  # noqa: F401
+
+    assert sys.modules["rp7.sub"].WHERE == "alt"
+
+
+def test_attribute_error_in_a_package_run_before_its_submodule(pkgs: Packages) -> None:
+    pkgs.module(
+        "rp10",
+        "import sys\nsys.modules.setdefault('rp10_marker', sys)\nimport os\nos.lm_no_such()\n",
+        package=True,
+    )
+    pkgs.module("rp10.sub", "S = 1\n")
+    lazymed.install(lazy=["rp10"])
+    with pytest.raises(ImportError) as info:
+        import rp10.sub  # noqa: F401
+    assert not isinstance(info.value, ModuleNotFoundError)
+    assert isinstance(info.value.__cause__, AttributeError)
+    assert "lm_no_such" in str(info.value)
+
+
+def test_none_blocker_and_odd_entries_a_package_puts_in_sys_modules(pkgs: Packages) -> None:
+    pkgs.module(
+        "rp5",
+        "import sys\nsys.modules[__name__ + '.blocked'] = None\n"
+        "sys.modules[__name__ + '.number'] = 42\n",
+        package=True,
+    )
+    pkgs.module("rp5.blocked", "B = 1\n")
+    lazymed.install(lazy=["rp5"])
+    with pytest.raises(ModuleNotFoundError, match="halted"):
+        import rp5.blocked
+    assert "rp5.blocked" not in pkgs.runs
+    import rp5.number  # noqa: F401
+
+    assert sys.modules["rp5.number"] == 42
