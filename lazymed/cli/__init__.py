@@ -14,8 +14,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Sequence
+
+from lazymed import __version__
 
 # name -> (module under lazymed.cli, one-line help). Order is the order shown by --help.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -41,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lazymed",
         description="Lazy imports, protected critical modules and measured memory.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for modname, _help in _available().values():
@@ -49,11 +53,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit status when the reader of our output went away (``lazymed check --json | head``).
+BROKEN_PIPE_STATUS = 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point. Returns the exit status (0 success, 1 problems found, 2 usage error)."""
+    """Entry point. Returns the exit status (0 success, 1 problems found, 2 usage error; each
+    subcommand documents its own).
+
+    When standard output is a pipe whose reader has gone (``| head``), the command stops
+    quietly with status 1, as the Python documentation recommends for SIGPIPE
+    (https://docs.python.org/3/library/signal.html#note-on-sigpipe): no traceback, and stdout
+    pointed at ``os.devnull`` so that the interpreter's final flush does not fail again.
+    """
     parser = build_parser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     modname = _available()[args.command][0]
     module = importlib.import_module(f"lazymed.cli.{modname}")
-    status: int = module.run(args)
+    try:
+        status: int = module.run(args)
+        sys.stdout.flush()  # a broken pipe shows here, while we can still handle it
+    except BrokenPipeError:
+        _discard_stdout()
+        return BROKEN_PIPE_STATUS
     return status
+
+
+def _discard_stdout() -> None:
+    """Point stdout at ``os.devnull``: what is still buffered for the closed pipe is dropped."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor behind sys.stdout
+        pass

@@ -15,14 +15,20 @@ What it does:
   its ``src/``) and each parent's ``submodule_search_locations``. Nothing is imported: not the
   name, not its parent packages (``importlib.util.find_spec("a.b")`` would import ``a``);
 * reports, per name: found or not, kind (package, namespace package, module, extension module,
-  built-in, frozen), where, the C extension files it contains, whether a fresh interpreter has it
-  imported at start-up already (before any ``install()`` could run: ``.pth`` files,
-  ``sitecustomize``), and whether it belongs to the standard library;
+  built-in, frozen), where, the C extension files it contains (its own files only: what it
+  imports when it loads may bring more, which ``lazymed profile`` shows), whether a fresh
+  interpreter has it imported at start-up already (before any ``install()`` could run: ``.pth``
+  files, ``sitecustomize``), and whether it belongs to the standard library;
+* for a name that is not found, suggests a plausible close name (same number of components,
+  resolving completely) or, when the name is a pip distribution's (``llama-index-core``,
+  ``pyyaml``), the modules that distribution installs;
 * lists problems, each with a fix.
 
 Exit status: 0 no errors (warnings allowed); 1 errors found, or warnings with ``--strict``;
-2 usage or configuration error (the configuration cannot be loaded). See docs/check-and-scan.md
-for every problem code and the JSON schema (``lazymed.check/1``).
+2 usage or configuration error (the configuration cannot be loaded, or a ``LAZYMED_*``
+variable such as ``LAZYMED_DISABLE`` has a bad value: whatever ``install()`` would raise
+ConfigError for). See docs/check-and-scan.md for every problem code and the JSON schema
+(``lazymed.check/1``).
 """
 
 from __future__ import annotations
@@ -30,10 +36,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.machinery import (
     EXTENSION_SUFFIXES,
     BuiltinImporter,
@@ -67,7 +74,10 @@ class Resolution:
     "frozen module", "frozen package" or None (not found). ``missing``: the first dotted prefix
     that does not exist; ``not_package``: the prefix that is a plain module, so its "submodules"
     exist only if its code creates them (``os.path``). ``extensions``: C extension files inside
-    the package (or the module itself), absolute paths, sorted.
+    the package (or the module itself), absolute paths, sorted. ``distribution``: for a name that
+    is not found but is the name of an installed pip distribution (``llama-index-core``), that
+    distribution as its metadata spells it; ``provides``: the modules it installs (outermost
+    ones, e.g. ``llama_index.core``).
     """
 
     name: str
@@ -82,6 +92,8 @@ class Resolution:
     lookup_error: str | None = None
     extensions: tuple[str, ...] = ()
     via_extra_path: bool = False
+    distribution: str | None = None
+    provides: tuple[str, ...] = ()
 
 
 def _is_ext(filename: str) -> bool:
@@ -200,11 +212,110 @@ def _child_names(directories: Iterable[str]) -> set[str]:
     return names
 
 
-def _suggest(word: str, candidates: Iterable[str]) -> str | None:
-    import difflib  # only when something is missing
+def edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of two
+    neighbouring characters each count 1 (``sbu`` -> ``sub`` is 1)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, prev2[j - 2] + 1)
+            row.append(cost)
+        prev2, prev = prev, row
+    return prev[-1]
 
-    close = difflib.get_close_matches(word, sorted(set(candidates) - {word}), n=1, cutoff=0.6)
-    return close[0] if close else None
+
+def close_matches(word: str, candidates: Iterable[str]) -> list[str]:
+    """Candidates that look like a typo of ``word``, closest first: at most 1 edit for a word
+    of up to 5 characters, 2 for longer ones (``supabse`` -> ``supabase``; ``myapp`` is not
+    ``mmap``), case differences counting as edits."""
+    limit = 1 if len(word) <= 5 else 2
+    scored = []
+    for candidate in set(candidates) - {word}:
+        if abs(len(candidate) - len(word)) > limit:
+            continue
+        distance = edit_distance(word, candidate)
+        if distance <= limit:
+            scored.append((distance, candidate))
+    return [c for _, c in sorted(scored)]
+
+
+def _module_of(parts: Sequence[str]) -> str | None:
+    """The dotted module name of an installed file (``a/b/__init__.py`` -> ``a.b``,
+    ``a/c.py`` -> ``a.c``, an extension module likewise), None for anything else."""
+    if not parts or any(p in ("..", "__pycache__") for p in parts):
+        return None
+    filename = parts[-1]
+    if filename == "__init__.py":
+        names = list(parts[:-1])
+    elif filename.endswith(".py") or _is_ext(filename):
+        names = [*parts[:-1], filename.partition(".")[0]]
+    else:
+        return None
+    if not names or not all(n.isidentifier() for n in names):
+        return None
+    return ".".join(names)
+
+
+def distribution_modules(name: str) -> tuple[str, tuple[str, ...]] | None:
+    """``(distribution name, modules)`` when ``name`` is the name of an installed pip
+    distribution (compared the way pip does: case, ``-``, ``_`` and ``.`` do not matter), else
+    None. ``modules`` are the outermost modules and packages it installs -- ``llama_index.core``
+    for ``llama-index-core`` (``llama_index`` is a namespace package it shares), ``yaml`` and
+    ``_yaml`` for ``PyYAML`` -- public ones first. Read from the distribution's file list
+    (``RECORD``), else from ``importlib_metadata.packages_distributions()``."""
+    try:
+        import importlib_metadata as metadata  # the runtime dependency importlib-metadata
+    except ImportError:  # pragma: no cover - a broken installation
+        return None
+    try:
+        dist = metadata.distribution(name)
+    except (metadata.PackageNotFoundError, ValueError):
+        return None
+    dist_name = str(dist.metadata["Name"] or name)
+    found: set[str] = set()
+    for path in dist.files or ():
+        module = _module_of(path.parts)
+        if module is not None:
+            found.add(module)
+    if not found:  # no RECORD: the top-level names pip knows this distribution by
+        found = {
+            top
+            for top, dists in metadata.packages_distributions().items()
+            if dist_name in dists and top.isidentifier()
+        }
+    parents = [".".join(m.split(".")[:i]) for m in found for i in range(1, m.count(".") + 1)]
+    inner = found.intersection(parents)
+    roots = {m for m in found if not any(m.startswith(p + ".") for p in inner)}
+    ranked = sorted(
+        roots, key=lambda m: (any(p.startswith("_") for p in m.split(".")), m.count("."), m)
+    )
+    return dist_name, tuple(ranked)
+
+
+def distribution_text(name: str, dist: str, modules: Sequence[str]) -> str:
+    """Why ``name`` is not a module and which module name to write instead."""
+    if not modules:
+        return f"{name!r} is the name of the pip distribution {dist}, which installs no module"
+    listed = ", ".join(repr(m) for m in modules[:5])
+    what = "the module" if len(modules) == 1 else "the modules"
+    return (
+        f"{name!r} is the name of the pip distribution {dist}, not of a module; it installs "
+        f"{what} {listed}: write {modules[0]!r}"
+    )
+
+
+def distribution_hint(name: str) -> tuple[str, tuple[str, ...], str] | None:
+    """For a name that looks like a pip distribution name: ``(distribution, modules, text)``
+    (:func:`distribution_modules`, :func:`distribution_text`); None when none matches."""
+    found = distribution_modules(name)
+    if found is None:
+        return None
+    dist, modules = found
+    return dist, modules, distribution_text(name, dist, modules)
 
 
 def _extension_files(locations: Sequence[str]) -> tuple[str, ...]:
@@ -216,12 +327,19 @@ def _extension_files(locations: Sequence[str]) -> tuple[str, ...]:
     return tuple(sorted(set(found)))
 
 
-def resolve(name: str, search_path: Sequence[str], extra: Sequence[str] = ()) -> Resolution:
+def resolve(
+    name: str, search_path: Sequence[str], extra: Sequence[str] = (), *, suggest: bool = True
+) -> Resolution:
     """Resolve dotted ``name`` component by component without importing anything.
 
     ``search_path`` is searched for the top-level component (``sys.path`` plus ``extra``);
     ``extra`` marks entries that are not on ``sys.path`` (``via_extra_path`` tells whether the
     name was found only there). Never raises for a missing name: see :class:`Resolution`.
+
+    For a missing name, ``suggestion`` (when ``suggest``) is a "did you mean": the missing
+    component replaced by a close match among its siblings (:func:`close_matches`), kept only
+    if the whole suggested name resolves -- same number of components, every one found -- so
+    ``myapp.triage`` never becomes ``mmap.triage``.
     """
     parts = name.split(".")
     locations: list[str] | None = None
@@ -238,11 +356,16 @@ def resolve(name: str, search_path: Sequence[str], extra: Sequence[str] = ()) ->
         except Exception as exc:  # a path hook or finder failing on an odd sys.path entry
             spec, error = None, f"looking up {prefix!r} raised {exc!r}"
         if spec is None:
-            siblings = _child_names(where)
-            if i == 0:
-                siblings |= set(sys.builtin_module_names)
-            close = _suggest(part, siblings)
-            suggestion = ".".join([*parts[:i], close, *parts[i + 1 :]]) if close else None
+            suggestion = None
+            if suggest:
+                siblings = _child_names(where)
+                if i == 0:
+                    siblings |= set(sys.builtin_module_names)
+                for close in close_matches(part, siblings):
+                    candidate = ".".join([*parts[:i], close, *parts[i + 1 :]])
+                    if resolve(candidate, search_path, extra, suggest=False).found:
+                        suggestion = candidate
+                        break
             return Resolution(
                 name, False, missing=prefix, suggestion=suggestion, lookup_error=error
             )
@@ -437,6 +560,8 @@ def _problems_for(mod: ModuleReport) -> list[Problem]:
             if res.lookup_error:
                 detail += f" [{res.lookup_error}]"
             mean = f" — did you mean {res.suggestion!r}?" if res.suggestion else ""
+            if res.distribution is not None:
+                mean = f" — {distribution_text(mod.name, res.distribution, res.provides)}"
             if role.role == "critical":
                 out.append(
                     Problem(
@@ -565,10 +690,15 @@ def _redundant(cfg: Config) -> list[Problem]:
     return out
 
 
-def check(cfg: Config, others: Sequence[Config], probe: bool = True) -> Report:
+def check(
+    cfg: Config, others: Sequence[Config], probe: bool = True, *, disabled: bool | None = None
+) -> Report:
     """Resolve and judge every name registered by ``cfg`` (the effective configuration) and by
     ``others`` (the file's other profiles). Imports nothing; runs one ``python -c`` subprocess
-    when ``probe`` is true (start-up modules)."""
+    when ``probe`` is true (start-up modules). ``disabled`` is whether ``LAZYMED_DISABLE`` is
+    set; None reads it from the environment (ConfigError for a value that is not a boolean)."""
+    if disabled is None:
+        disabled = env_flag("LAZYMED_DISABLE", os.environ)
     settings = [(k, v, cfg.sources.get(k, "default")) for k, v in _flatten(cfg.table)]
     extra = _extra_path(cfg)
     report = Report(cfg, settings, extra)
@@ -585,19 +715,16 @@ def check(cfg: Config, others: Sequence[Config], probe: bool = True) -> Report:
                 "or add [tool.lazymed] with lazy = [...] to pyproject.toml",
             )
         )
-    try:
-        if env_flag("LAZYMED_DISABLE", os.environ):
-            report.problems.append(
-                Problem(
-                    "warning",
-                    "disabled-by-environment",
-                    None,
-                    "LAZYMED_DISABLE is set: install() does nothing and every import is eager",
-                    "unset LAZYMED_DISABLE (it is meant for debugging)",
-                )
+    if disabled:
+        report.problems.append(
+            Problem(
+                "warning",
+                "disabled-by-environment",
+                None,
+                "LAZYMED_DISABLE is set: install() does nothing and every import is eager",
+                "unset LAZYMED_DISABLE (it is meant for debugging)",
             )
-    except ConfigError as exc:  # pragma: no cover - load_config validated the environment
-        report.problems.append(Problem("error", "environment", None, str(exc), "fix the value"))
+        )
 
     registrations = _registrations([(cfg, True), *((o, False) for o in others)])
     startup: frozenset[str] | None = None
@@ -616,6 +743,16 @@ def check(cfg: Config, others: Sequence[Config], probe: bool = True) -> Report:
     search_path = [*sys.path, *extra]
     for name, roles in registrations.items():
         res = resolve(name, search_path, extra)
+        if not res.found and res.not_package is None:
+            hint = distribution_hint(name)  # `llama-index-core` or `pyyaml`: a pip name
+            if hint is not None:
+                dist, provides, _ = hint
+                res = replace(
+                    res,
+                    distribution=dist,
+                    provides=provides,
+                    suggestion=provides[0] if provides else res.suggestion,
+                )
         mod = ModuleReport(
             name,
             roles,
@@ -692,6 +829,10 @@ def render_text(report: Report, strict: bool) -> str:
             lines.append("  " + "  ".join([*cells, row[-1]]).rstrip())
         if any(not r.in_effect for m in report.modules for r in m.roles):
             lines.append("  role (NAME): registered only in that profile, not the active one")
+        lines.append(
+            "  C-EXT: C extension files of the package itself; the packages it imports when it "
+            "loads may have more (python -m lazymed profile shows them)"
+        )
         lines.append("")
     if report.problems:
         lines.append("problems:")
@@ -749,6 +890,14 @@ def report_json(report: Report, strict: bool) -> dict[str, object]:
                 "finder": m.resolution.finder,
                 "missing": m.resolution.missing,
                 "suggestion": m.resolution.suggestion,
+                "distribution": (
+                    None
+                    if m.resolution.distribution is None
+                    else {
+                        "name": m.resolution.distribution,
+                        "modules": list(m.resolution.provides),
+                    }
+                ),
                 "c_extensions": list(m.resolution.extensions),
                 "imported_at_startup": m.imported_at_startup,
                 "stdlib": m.stdlib,
@@ -805,9 +954,39 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _load(args: argparse.Namespace) -> tuple[Config, list[Config], list[Problem]]:
-    """The effective configuration and the file's other profiles. Raises ConfigError when the
-    effective one cannot be loaded; a broken inactive profile becomes a problem instead."""
+def config_error_hints(message: str) -> list[dict[str, object]]:
+    """Hints for the names a configuration error rejects as not dotted module names: when one
+    is an installed pip distribution (``llama-index-core``), the modules it installs; else a
+    spelling with ``_`` or ``.`` for ``-`` that resolves. Each hint is ``{"name",
+    "distribution" (str or None), "modules" (list[str]), "message"}``."""
+    hints: list[dict[str, object]] = []
+    for name in dict.fromkeys(re.findall(r"'([^'\s]+)' is not a dotted module name", message)):
+        found = distribution_hint(name)
+        if found is not None:
+            dist, modules, text = found
+            hints.append(
+                {"name": name, "distribution": dist, "modules": list(modules), "message": text}
+            )
+            continue
+        for candidate in (name.replace("-", "_"), name.replace("-", ".")):
+            if not all(p.isidentifier() for p in candidate.split(".")):
+                continue
+            if resolve(candidate, sys.path, suggest=False).found:
+                text = f"{name!r} is not a module name (no installed pip distribution has it "
+                text += f"either); did you mean {candidate!r}?"
+                hints.append(
+                    {"name": name, "distribution": None, "modules": [candidate], "message": text}
+                )
+                break
+    return hints
+
+
+def _load(args: argparse.Namespace) -> tuple[Config, list[Config], list[Problem], bool]:
+    """The effective configuration, the file's other profiles, their problems and whether
+    ``LAZYMED_DISABLE`` is set. Raises ConfigError when the effective configuration cannot be
+    loaded or ``LAZYMED_DISABLE`` is not a boolean (as ``install()`` would); a broken inactive
+    profile becomes a problem instead."""
+    disabled = env_flag("LAZYMED_DISABLE", os.environ)
     cfg = load_config(args.config, profile=args.profile, start_dir=os.getcwd())
     others: list[Config] = []
     problems: list[Problem] = []
@@ -818,29 +997,36 @@ def _load(args: argparse.Namespace) -> tuple[Config, list[Config], list[Problem]
             try:
                 others.append(load_config(cfg.path, profile=name))
             except ConfigError as exc:
+                hints = "".join(f"; {h['message']}" for h in config_error_hints(str(exc)))
                 problems.append(
                     Problem(
                         "error",
                         "profile-invalid",
                         None,
-                        f"profile {name!r} cannot be activated: {exc}",
+                        f"profile {name!r} cannot be activated: {exc}{hints}",
                         f"fix [tool.lazymed.profiles.{name}] in {cfg.path}",
                     )
                 )
-    return cfg, others, problems
+    return cfg, others, problems, disabled
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the check and print the report. Returns the exit status (see module doc)."""
     try:
-        cfg, others, profile_problems = _load(args)
+        cfg, others, profile_problems, disabled = _load(args)
     except ConfigError as exc:
+        hints = config_error_hints(str(exc))
         print(f"{PROG}: configuration error: {exc}", file=sys.stderr)
+        for hint in hints:
+            print(f"  hint: {hint['message']}", file=sys.stderr)
         if args.json:
-            doc = {"schema": SCHEMA, "config_error": str(exc), "summary": {"exit_status": 2}}
+            doc: dict[str, object] = {"schema": SCHEMA, "config_error": str(exc)}
+            if hints:
+                doc["hints"] = hints
+            doc["summary"] = {"exit_status": 2}
             print(json.dumps(doc, indent=2))
         return 2
-    report = check(cfg, others)
+    report = check(cfg, others, disabled=disabled)
     report.problems[:0] = profile_problems
     if args.json:
         print(json.dumps(report_json(report, args.strict), indent=2))

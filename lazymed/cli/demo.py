@@ -14,53 +14,16 @@ Each mode runs in a fresh interpreter (``examples/medical_app/serve.py``) servin
 Figures are taken after start-up and again after the first RAG request, and compared with the
 targets in :data:`TARGETS`; each is marked met or missed from the measurement, nothing else.
 
-``--json`` prints one JSON document (schema ``lazymed.demo/1``) instead of the table::
+Each mode runs once by default, so every verdict rests on a single sample; ``--repeat N`` runs
+each mode N times and judges the median. Memory is shown in MiB (2^20 bytes, as ``lazymed
+profile`` does); the story's targets are decimal MB (10^6 bytes) and are shown both ways.
 
-    {
-      "schema": "lazymed.demo/1",
-      "app_dir": str, "python": str, "platform": str, "cpu_count": int,
-      "units": {"memory": "bytes", "time": "seconds"},
-      "warmup": bool,                       # one untimed import of the heavy packages first
-      "targets": {"startup_seconds": 5.0, "rss_bytes": 50000000, "vms_bytes": 200000000,
-                  "threads": 8, "gc_objects": 50000, "response_seconds": 0.2},
-      "runs": [Run, ...],                   # "eager" first, then "lazy"
-      "checks": [Check, ...],
-      "identical_responses": bool,          # first RAG and triage bodies equal in every run
-      "cross_checks_agree": bool,           # every Phase.agree and start-up cross-check
-      "summary": {"eager" | "lazy" | "lazy/<profile>": {"met": int, "missed": int}}
-    }
-    Run = {
-      "mode": "eager" | "lazy", "profile": str | null, "pid": int,
-      "startup_seconds": float,             # client: spawn -> first /healthz 200
-      "child_ready_after_seconds": float | null,  # child: own process start -> listening
-      "startup_agree": bool,                # the two agree within 0.25 s + 10 %
-      "phases": {"startup": Phase, "after_first_rag": Phase},
-      "requests": {"first_triage_seconds": float, "first_rag_seconds": float,
-                   "warm_rag_seconds": [float, ...], "warm_rag_median_seconds": float},
-      "responses": {"triage_sha256": str, "rag_sha256": str, "rag_top_note": str},
-      "exit_status": int | null             # of the child after SIGTERM
-    }
-    Phase = {
-      "outside": {"rss_bytes": int, "vms_bytes": int, "threads": int,
-                  "unix_time": float},      # psutil, just before the introspect request
-      "outside_after": {...same...},        # psutil, right after it
-      "inside": {"rss_bytes": int | null, "vms_bytes": int | null, "threads": int | null,
-                 "gc_objects": int, "modules": int},
-      "lazymed": null | {"profile": str | null,
-                         "modules": {name: {"role": str, "state": str,
-                                            "load_seconds": float | null}}},
-      "agree": bool, "disagreements": [str, ...]
-    }
-    Check = {"mode": str, "profile": str | null, "phase": "startup" | "after_first_rag",
-             "metric": str, "value": float | int, "target": float | int, "met": bool}
-
-Check metrics: ``startup_seconds``, ``rss_bytes``, ``vms_bytes``, ``threads``, ``gc_objects`` and
-``first_triage_seconds`` in phase "startup"; ``rss_bytes``, ``vms_bytes``, ``threads``,
-``gc_objects``, ``first_rag_seconds`` and ``warm_rag_median_seconds`` in phase
-"after_first_rag"; ``met`` is ``value < target``. They use the outside (psutil) figures for
-RSS, VMS and threads. Exit status: 0 when both
-runs completed, the cross-checks agree and the responses are identical (missed targets are
-reported, not failed); 1 otherwise; 2 when the app or its packages cannot be found.
+``--json`` prints one JSON document (schema ``lazymed.demo/1``) instead of the table: every run,
+every check (the median of that mode's runs, with its samples) and a summary, memory in bytes and
+times in seconds. docs/demo.md documents it key by key (a test compares that table with real
+output). Exit status: 0 when every run completed, the cross-checks agree and the responses are
+identical (missed targets are reported, not failed); 1 otherwise; 2 for a usage error or when
+the app or its packages cannot be found.
 """
 
 from __future__ import annotations
@@ -83,7 +46,8 @@ if TYPE_CHECKING:
     from lazymed.cli._measure import ChildServer, Response
 
 SCHEMA = "lazymed.demo/1"
-MB = 1_000_000  # memory targets are decimal megabytes
+MB = 1_000_000  # the story's memory targets are decimal megabytes ...
+MIB = 1 << 20  # ... shown, like every figure, in MiB (as `lazymed profile` does)
 
 #: Targets from the project's story: the lazy app must start within them.
 TARGETS: dict[str, float] = {
@@ -331,40 +295,71 @@ def warm_file_cache(app_dir: Path) -> None:
         )
 
 
-def _checks(run: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
+def group_runs(runs: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """``runs`` grouped by (mode, profile), in order of first appearance: one group per column
+    of the table (eager, then lazy), each holding the ``--repeat`` runs of that mode."""
+    groups: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["mode"], run["profile"]), []).append(run)
+    return list(groups.values())
 
-    def add(phase: str, metric: str, value: float, target_key: str) -> None:
+
+def _median(values: list[float]) -> float:
+    """The median, kept an ``int`` when it is one of the values (odd count, or equal middles)."""
+    middle = statistics.median(values)
+    return (
+        int(middle) if all(isinstance(v, int) for v in values) and middle == int(middle) else middle
+    )
+
+
+def _checks(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One check per metric for one group of runs of the same mode and profile: the median of
+    the runs' values (``samples``, in run order) against the target."""
+    out = []
+    first = runs[0]
+
+    def add(
+        phase: str, metric: str, get: Callable[[dict[str, Any]], float], target_key: str
+    ) -> None:
         target = TARGETS[target_key]
+        samples = [get(run) for run in runs]
+        value = _median(samples)
         out.append(
             {
-                "mode": run["mode"],
-                "profile": run["profile"],
+                "mode": first["mode"],
+                "profile": first["profile"],
                 "phase": phase,
                 "metric": metric,
                 "value": value,
                 "target": target,
                 "met": value < target,
+                "samples": samples,
             }
         )
 
-    requests = run["requests"]
-    add("startup", "startup_seconds", run["startup_seconds"], "startup_seconds")
+    def outside(phase: str, key: str) -> Callable[[dict[str, Any]], float]:
+        return lambda run: run["phases"][phase]["outside"][key]
+
+    def inside(phase: str, key: str) -> Callable[[dict[str, Any]], float]:
+        return lambda run: run["phases"][phase]["inside"][key]
+
+    def request(key: str) -> Callable[[dict[str, Any]], float]:
+        return lambda run: run["requests"][key]
+
+    add("startup", "startup_seconds", lambda run: run["startup_seconds"], "startup_seconds")
     for phase in ("startup", "after_first_rag"):
-        outside = run["phases"][phase]["outside"]
-        inside = run["phases"][phase]["inside"]
-        add(phase, "rss_bytes", outside["rss_bytes"], "rss_bytes")
-        add(phase, "vms_bytes", outside["vms_bytes"], "vms_bytes")
-        add(phase, "threads", outside["threads"], "threads")
-        add(phase, "gc_objects", inside["gc_objects"], "gc_objects")
+        add(phase, "rss_bytes", outside(phase, "rss_bytes"), "rss_bytes")
+        add(phase, "vms_bytes", outside(phase, "vms_bytes"), "vms_bytes")
+        add(phase, "threads", outside(phase, "threads"), "threads")
+        add(phase, "gc_objects", inside(phase, "gc_objects"), "gc_objects")
         if phase == "startup":
-            add(phase, "first_triage_seconds", requests["first_triage_seconds"], "response_seconds")
+            add(phase, "first_triage_seconds", request("first_triage_seconds"), "response_seconds")
         else:
-            add(phase, "first_rag_seconds", requests["first_rag_seconds"], "response_seconds")
+            add(phase, "first_rag_seconds", request("first_rag_seconds"), "response_seconds")
             add(
                 phase,
                 "warm_rag_median_seconds",
-                requests["warm_rag_median_seconds"],
+                request("warm_rag_median_seconds"),
                 "response_seconds",
             )
     return out
@@ -376,27 +371,35 @@ def run_demo(
     profile: str | None = None,
     warmup: bool = True,
     warm_requests: int = 5,
+    repeat: int = 1,
     progress: Progress = _no_progress,
 ) -> dict[str, Any]:
-    """Run the eager and the lazy app one after the other and return the JSON document
-    described in the module docstring. ``profile`` applies to the lazy run only.
+    """Run the eager and the lazy app one after the other (``repeat`` times: eager, lazy,
+    eager, lazy, ...) and return the JSON document described in docs/demo.md. ``profile``
+    applies to the lazy runs only. Each target is judged on the median of the ``repeat`` runs
+    of a mode.
 
     Raises DemoSetupError when the app or its packages are missing, DemoError when a child
-    fails.
+    fails, ValueError when ``repeat`` < 1.
     """
+    if repeat < 1:
+        raise ValueError(f"repeat must be at least 1, got {repeat}")
     directory = find_app_dir(app_dir)
     if warmup:
         progress("warming the file cache (one untimed import of the heavy packages)")
         warm_file_cache(directory)
-    runs = [
-        measure_run(directory, "eager", warm_requests=warm_requests, progress=progress),
-        measure_run(
-            directory, "lazy", profile=profile, warm_requests=warm_requests, progress=progress
-        ),
-    ]
-    checks = [check for run in runs for check in _checks(run)]
+    runs = []
+    for _ in range(repeat):
+        runs.append(measure_run(directory, "eager", warm_requests=warm_requests, progress=progress))
+        runs.append(
+            measure_run(
+                directory, "lazy", profile=profile, warm_requests=warm_requests, progress=progress
+            )
+        )
+    checks = [check for group in group_runs(runs) for check in _checks(group)]
     summary = {}
-    for run in runs:
+    for group in group_runs(runs):
+        run = group[0]
         key = run["mode"] if run["profile"] is None else f"{run['mode']}/{run['profile']}"
         mine = [c for c in checks if c["mode"] == run["mode"] and c["profile"] == run["profile"]]
         summary[key] = {
@@ -420,6 +423,7 @@ def run_demo(
         "cpu_count": os.cpu_count() or 1,
         "units": {"memory": "bytes", "time": "seconds"},
         "warmup": warmup,
+        "repeat": repeat,
         "targets": dict(TARGETS),
         "runs": runs,
         "checks": checks,
@@ -452,8 +456,8 @@ class Row:
         return f"{last / first:.2f}x"
 
 
-def _mb(value: float) -> str:
-    return f"{value / MB:,.1f} MB"
+def _mib(value: float) -> str:
+    return f"{value / MIB:,.1f} MiB"
 
 
 def _seconds(value: float) -> str:
@@ -465,8 +469,8 @@ def _count(value: float) -> str:
 
 
 def _target_text(value: float, fmt: Callable[[float], str]) -> str:
-    if fmt is _mb:
-        return f"< {value / MB:g} MB"
+    if fmt is _mib:  # the story's targets are decimal megabytes: both spellings
+        return f"< {value / MIB:,.1f} MiB ({value / MB:g} MB)"
     if fmt is _seconds:
         return f"< {value * 1000:g} ms" if value < 1 else f"< {value:g} s"
     return f"< {value:,.0f}"
@@ -491,8 +495,9 @@ def _lazy_roots(phase: dict[str, Any]) -> str | None:
 
 
 def table_rows(result: dict[str, Any]) -> list[Row]:
-    """The side-by-side table, one :class:`Row` per measure, in display order."""
-    runs = result["runs"]
+    """The side-by-side table, one :class:`Row` per measure, in display order; one column per
+    mode (:func:`group_runs`), each figure the median of that mode's runs."""
+    groups = group_runs(result["runs"])
     targets = result["targets"]
     start, rag = "after start-up", "after the first RAG request"
 
@@ -504,7 +509,7 @@ def table_rows(result: dict[str, Any]) -> list[Row]:
         target_key: str | None,
     ) -> Row:
         limit = targets[target_key] if target_key else None
-        values = tuple(float(get(run)) for run in runs)
+        values = tuple(float(_median([get(run) for run in group])) for group in groups)
         return Row(
             section=section,
             label=label,
@@ -519,15 +524,15 @@ def table_rows(result: dict[str, Any]) -> list[Row]:
             return lambda run: float(run["phases"][phase][where][key])
 
         rows = [
-            metric(section, "RSS", field("outside", "rss_bytes"), _mb, "rss_bytes"),
-            metric(section, "VMS", field("outside", "vms_bytes"), _mb, "vms_bytes"),
+            metric(section, "RSS", field("outside", "rss_bytes"), _mib, "rss_bytes"),
+            metric(section, "VMS", field("outside", "vms_bytes"), _mib, "vms_bytes"),
             metric(section, "threads", field("outside", "threads"), _count, "threads"),
             metric(section, "gc objects", field("inside", "gc_objects"), _count, "gc_objects"),
             metric(section, "modules (sys.modules)", field("inside", "modules"), _count, None),
         ]
         texts = []
-        for run in runs:
-            roots = _lazy_roots(run["phases"][phase])
+        for group in groups:
+            roots = _lazy_roots(group[0]["phases"][phase])
             texts.append("all (eager)" if roots is None else roots)
         rows.append(
             Row(
@@ -535,8 +540,8 @@ def table_rows(result: dict[str, Any]) -> list[Row]:
                 "heavy packages loaded",
                 "",
                 tuple(texts),
-                tuple(None for _ in runs),
-                tuple(None for _ in runs),
+                tuple(None for _ in groups),
+                tuple(None for _ in groups),
             )
         )
         return rows
@@ -573,53 +578,71 @@ def _run_title(run: dict[str, Any]) -> str:
 
 
 def footnotes(result: dict[str, Any]) -> list[str]:
-    """Sentences printed under the table: how it was measured, the cross-checks, identical
-    answers, and what the lazy app's first use of a heavy package cost."""
+    """Sentences printed under the table: units, how it was measured and how many runs each
+    verdict rests on, the cross-checks, identical answers, and what the lazy app's first use of
+    a heavy package cost."""
+    groups = group_runs(result["runs"])
+    repeat = len(groups[0]) if groups else 1
     notes = [
-        "RSS, VMS and threads: psutil on the child's pid, read by this process (MB = 10^6 bytes); "
-        "gc objects (after gc.collect()) and modules: reported by the child; times: "
-        "client side over loopback HTTP."
+        "Memory in MiB (2^20 bytes), like `lazymed profile`; the story's targets are decimal "
+        f"megabytes (50 MB = {50 * MB / MIB:.1f} MiB). RSS, VMS and threads: psutil on the "
+        "child's pid, read by this process; gc objects (after gc.collect()) and modules: "
+        "reported by the child; times: client side over loopback HTTP.",
+        (
+            "Each figure and verdict comes from a single run per mode: a busy machine can move "
+            "times by tens of percent; --repeat N takes the median of N runs per mode."
+            if repeat == 1
+            else f"Each figure and verdict is the median of {repeat} runs per mode (the JSON "
+            "document has every run and, per check, every sample)."
+        ),
     ]
-    for run in result["runs"]:
+    for group in groups:
+        title = _run_title(group[0])
         gaps = [
             abs(phase["inside"]["rss_bytes"] - phase["outside"]["rss_bytes"])
+            for run in group
             for phase in run["phases"].values()
             if phase["inside"]["rss_bytes"] is not None
         ]
-        problems = [p for phase in run["phases"].values() for p in phase["disagreements"]]
+        problems = [
+            p for run in group for phase in run["phases"].values() for p in phase["disagreements"]
+        ]
+        pids = ", ".join(str(run["pid"]) for run in group)
         if problems:
-            notes.append(
-                f"{_run_title(run)}: outside and inside readings DISAGREE: {'; '.join(problems)}"
+            notes.append(f"{title}: outside and inside readings DISAGREE: {'; '.join(problems)}")
+            continue
+        ready = [run["child_ready_after_seconds"] for run in group]
+        late = [run for run in group if not run["startup_agree"]]
+        notes.append(
+            f"{title} (pid {pids}): the child's own /proc/self readings agree with psutil "
+            f"(largest RSS gap {max(gaps, default=0) / MIB:.2f} MiB); it saw itself listening "
+            + ", ".join(f"{r} s" for r in ready)
+            + " after it started"
+            + (
+                "."
+                if not late
+                else f", which DISAGREES with the client's start-up time in {len(late)} run(s)."
             )
-        else:
-            notes.append(
-                f"{_run_title(run)} (pid {run['pid']}): the child's own /proc/self readings agree "
-                f"with psutil (largest RSS gap {max(gaps, default=0) / MB:.2f} MB); it saw itself "
-                f"listening {run['child_ready_after_seconds']} s after it started"
-                + (
-                    "."
-                    if run["startup_agree"]
-                    else ", which DISAGREES with the client's start-up time."
-                )
-            )
+        )
     if result["identical_responses"]:
         notes.append("Both modes gave byte-identical JSON to the first triage and RAG requests.")
     else:
         notes.append("The modes gave DIFFERENT responses to the same requests.")
-    for run in result["runs"]:
-        info = run["phases"]["after_first_rag"].get("lazymed")
-        if not info:
-            continue
+    for group in groups:
+        loads: dict[str, list[float]] = {}
+        for run in group:
+            info = run["phases"]["after_first_rag"].get("lazymed")
+            for name, rec in (info or {}).get("modules", {}).items():
+                if rec["state"] == "loaded" and rec["role"] == "lazy" and rec.get("load_seconds"):
+                    loads.setdefault(name, []).append(rec["load_seconds"])
         costs = [
-            f"{name} ({rec['load_seconds']:.2f} s)"
-            for name, rec in info["modules"].items()
-            if rec["state"] == "loaded"
-            and rec["role"] == "lazy"
-            and (rec.get("load_seconds") or 0) >= 0.05
+            f"{name} ({_median(seconds):.2f} s)"
+            for name, seconds in loads.items()
+            if _median(seconds) >= 0.05
         ]
         if costs:
             notes.append(
-                f"{_run_title(run)}: the first RAG request paid for the deferred import of "
+                f"{_run_title(group[0])}: the first RAG request paid for the deferred import of "
                 f"{', '.join(costs)}, as lazymed.status() reports it; later requests do not."
             )
     return notes
@@ -633,9 +656,9 @@ def render_plain(result: dict[str, Any], width: int = 100) -> str:
     """The side-by-side table and its notes as plain text (``width`` wraps the notes)."""
     import textwrap
 
-    runs = result["runs"]
+    runs = [group[0] for group in group_runs(result["runs"])]  # one column per mode
     rows = table_rows(result)
-    header = ["", "target", *(_run_title(run) for run in runs)]
+    header = ["", "target", *(_column_title(result, run) for run in runs)]
     if len(runs) == 2:
         header.append(f"{runs[1]['mode']}/{runs[0]['mode']}")
     value_widths = [max(len(row.texts[i]) for row in rows) for i in range(len(runs))]
@@ -660,10 +683,21 @@ def render_plain(result: dict[str, Any], width: int = 100) -> str:
 
 
 def _title(result: dict[str, Any]) -> str:
+    repeat = result.get("repeat", 1)
+    runs = (
+        "one fresh interpreter per mode"
+        if repeat == 1
+        else f"{repeat} fresh interpreters per mode, medians shown"
+    )
     return (
         f"lazymed demo: {result['app_dir']} -- Python {result['python']}, "
-        f"{result['cpu_count']} CPUs, one fresh interpreter per mode"
+        f"{result['cpu_count']} CPUs, {runs}"
     )
+
+
+def _column_title(result: dict[str, Any], run: dict[str, Any]) -> str:
+    repeat = result.get("repeat", 1)
+    return _run_title(run) + ("" if repeat == 1 else f" (median of {repeat})")
 
 
 def _summary_line(result: dict[str, Any]) -> str:
@@ -676,12 +710,12 @@ def render_rich(result: dict[str, Any], console: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    runs = result["runs"]
+    runs = [group[0] for group in group_runs(result["runs"])]  # one column per mode
     table = Table()
     table.add_column("")
     table.add_column("target", style="dim")
     for run in runs:
-        table.add_column(_run_title(run), justify="right")
+        table.add_column(_column_title(result, run), justify="right")
     if len(runs) == 2:
         table.add_column(f"{runs[1]['mode']}/{runs[0]['mode']}", justify="right", style="cyan")
     section = None
@@ -740,6 +774,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="warm RAG requests timed (default 5)",
     )
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run each mode N times (eager, lazy, eager, lazy, ...) and judge the targets on "
+        "the median of each mode (default 1: single samples)",
+    )
+    parser.add_argument(
         "--no-warmup", action="store_true", help="skip the untimed import that warms the file cache"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -790,7 +832,10 @@ def run(args: argparse.Namespace) -> int:
     if args.warm_requests < 1:
         print("lazymed demo: --warm-requests must be at least 1", file=sys.stderr)
         return 2
-    total = 2 * STEPS_PER_RUN + (0 if args.no_warmup else 1)
+    if args.repeat < 1:
+        print("lazymed demo: --repeat must be at least 1", file=sys.stderr)
+        return 2
+    total = 2 * args.repeat * STEPS_PER_RUN + (0 if args.no_warmup else 1)
     progress, close = _progress_reporter(args.quiet, total)
     try:
         result = run_demo(
@@ -798,6 +843,7 @@ def run(args: argparse.Namespace) -> int:
             profile=args.profile,
             warmup=not args.no_warmup,
             warm_requests=args.warm_requests,
+            repeat=args.repeat,
             progress=progress,
         )
     except DemoError as exc:

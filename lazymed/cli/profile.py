@@ -8,8 +8,9 @@ Usage (options come before the target; everything after the target goes to it)::
     python -m lazymed profile [OPTIONS] --modules a,b,c
 
 Exit status: 0 the target ran and exited 0; 1 the target failed (the report is still printed)
-or the tracer could not write its report; 2 usage error, missing script or module. See
-docs/profile.md for the options, the figures and the JSON schema.
+or the tracer could not write its report; 2 usage error, missing script or module; 130
+interrupted by Ctrl-C (the report of what was traced until then is printed when there is one).
+See docs/profile.md for the options, the figures, profiling a server and the JSON schema.
 """
 
 from __future__ import annotations
@@ -40,7 +41,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "report, per module and per top-level package, import time, RSS growth, "
             "Python-allocated bytes, gc objects, threads, C extensions and the import chain. "
             "The target runs up to three times: allocation pass (tracemalloc), timing pass "
-            "(its output is shown) and a plain run to measure the tracer's overhead."
+            "(its output is shown) and a plain run to measure the tracer's overhead. "
+            "The suggested lazy list is merged with the target's own [tool.lazymed]. "
+            "For a server, profile its start-up: --modules myapp.app; or run it with "
+            "--no-alloc --no-baseline and press Ctrl-C once it serves: the report of what was "
+            "traced is printed (exit status 130). See docs/profile.md."
         ),
         usage=(
             "%(prog)s [options] (script.py [arg ...] | -m module [arg ...] | -c code [arg ...] "
@@ -231,6 +236,12 @@ def run(args: argparse.Namespace) -> int:
     if report.run.not_found:
         _error("no module named " + ", ".join(repr(n) for n in report.run.not_found))
         return 2
+    if report.run.interrupted:
+        print(
+            f"{PROG}: interrupted (Ctrl-C): the report covers what the target imported until then",
+            file=sys.stderr,
+        )
+        return 130
     if report.run.exit_code != 0:
         print(f"{PROG}: the target exited with status {report.run.exit_code}", file=sys.stderr)
     return status

@@ -202,6 +202,18 @@ def _short(text: str) -> str:
     return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 3] + "..."
 
 
+def _qualified_uses(module: str, aliases: Sequence[ast.alias], limit: int = 3) -> str:
+    """How to spell each imported name through the module: ``from m import A as a, B`` ->
+    "`m.A` where a is used, `m.B` where B is used" (the attribute is the real name, never the
+    local alias)."""
+    uses = [
+        f"`{module}.{a.name}` where {a.asname or a.name} is used" for a in aliases if a.name != "*"
+    ]
+    if len(uses) > limit:
+        uses = [*uses[:limit], f"and so on for the other {len(uses) - limit} name(s)"]
+    return ", ".join(uses) or f"`{module}.name` where the names are used"
+
+
 def _is_type_checking(test: ast.expr) -> bool:
     if isinstance(test, ast.Name):
         return test.id == "TYPE_CHECKING"
@@ -539,10 +551,8 @@ class _FileScanner:
             )
         else:
             why = 'with from_import = "eager" the module runs at this statement'
-            names = ", ".join(bound)
-            first = bound[0] if bound else "name"
             fix = (
-                f"use `import {module}` and `{module}.{first}` where {names} is used, or set "
+                f"use `import {module}` and {_qualified_uses(module, stmt.names)}, or set "
                 'from_import = "deferred" in [tool.lazymed]'
             )
         self._report(
@@ -945,7 +955,10 @@ def run(args: argparse.Namespace) -> int:
             if cfg.path is None:  # nothing above the scanned code: the project we are in
                 cfg = load_config(args.config, profile=args.profile, start_dir=os.getcwd())
         except ConfigError as exc:
-            raise UsageError(f"configuration error: {exc}") from None
+            from lazymed.cli.check import config_error_hints  # a dashed pip name, say
+
+            hints = "".join(f"\n  hint: {h['message']}" for h in config_error_hints(str(exc)))
+            raise UsageError(f"configuration error: {exc}{hints}") from None
         if not cfg.lazy:
             where = cfg.path or (
                 f"no pyproject.toml with [tool.lazymed] above {first} or the working directory"

@@ -8,6 +8,7 @@ from typing import Any
 
 from lazymed.profiler._model import (
     Cost,
+    ExistingConfig,
     ModuleCost,
     Overhead,
     PackageCost,
@@ -26,7 +27,10 @@ F_GC0, F_GC1, F_OVG0, F_OVG1 = 12, 13, 14, 15
 F_MEM0, F_MEM1, F_OVM0, F_OVM1 = 16, 17, 18, 19
 F_TM0, F_TM1 = 20, 21
 F_ORIGIN, F_EXT, F_ERROR = 22, 23, 24
-RAW_VERSION = 1
+F_IMPORTER, F_STARTUP = 25, 26
+RAW_VERSION = 2
+#: Importer names that mean "the target itself".
+ROOT_IMPORTERS = frozenset({"__main__"})
 
 Raw = Mapping[str, Any]
 
@@ -41,11 +45,15 @@ def build_report(
     suggest_min_seconds: float = 0.010,
     suggest_min_rss: int = 1 << 20,
     warnings: Sequence[str] = (),
+    existing: ExistingConfig | None = None,
+    interrupted: bool = False,
 ) -> Report:
     """Build the :class:`Report` from the timing pass's raw data and, optionally, the allocation
     pass's (whose events are matched to the timing pass's by module name and occurrence).
 
-    Raises ValueError if the raw data was written by an incompatible tracer.
+    ``existing`` is the target's lazymed configuration; by default the one the tracer found
+    installed in the target (:func:`existing_from_raw`). ``interrupted`` marks a run stopped by
+    Ctrl-C. Raises ValueError if the raw data was written by an incompatible tracer.
     """
     for raw in (timing, alloc):
         if raw is not None and raw.get("raw_version") != RAW_VERSION:
@@ -67,10 +75,17 @@ def build_report(
     modules: list[ModuleCost] = []
     for i, rec in enumerate(events):
         parent = parents[i]
+        importer, at_startup = _importer(rec)
+        if at_startup is None and parent is not None:
+            at_startup = modules[parent].at_startup  # an import made during another one
         if parent is None:
             chain: tuple[str, ...] = (root if rec[F_THREAD] == 0 else "<thread>",)
+            if importer is not None and importer not in ROOT_IMPORTERS:
+                chain = (*chain, importer)
         else:
             chain = (*chains[parent], events[parent][F_NAME])
+            if importer is not None and importer != chain[-1]:
+                chain = (*chain, importer)
         chains.append(chain)
         self_cost = cums[i]
         for child in children[i]:
@@ -90,20 +105,28 @@ def build_report(
                 thread=int(rec[F_THREAD]),
                 self_cost=self_cost,
                 cumulative=cums[i],
+                importer=importer,
+                at_startup=at_startup,
             )
         )
     packages = _packages(modules, timing)
     totals = sum((m.cumulative for m in modules if m.parent_id is None), Cost())
     if alloc is None:
         totals = Cost(totals.seconds, totals.rss_bytes, None, None, totals.threads)
-    run = _run_info(timing, modules, alloc, outside_peak_rss)
+    run = _run_info(timing, modules, alloc, outside_peak_rss, interrupted)
     if alloc is not None and alloc.get("exit_code") != timing.get("exit_code"):
         notes.append(
             f"the allocation pass exited with {alloc.get('exit_code')}, the timing pass with "
             f"{timing.get('exit_code')}: allocation figures may not match the same imports"
         )
+    if existing is None:
+        existing = existing_from_raw(timing)
     suggestions = suggest(
-        modules, packages, min_seconds=suggest_min_seconds, min_rss_bytes=suggest_min_rss
+        modules,
+        packages,
+        min_seconds=suggest_min_seconds,
+        min_rss_bytes=suggest_min_rss,
+        existing=existing,
     )
     return Report(
         target=target,
@@ -117,6 +140,40 @@ def build_report(
         warnings=tuple(notes),
         suggest_min_seconds=suggest_min_seconds,
         suggest_min_rss_bytes=suggest_min_rss,
+        existing=existing,
+    )
+
+
+def _importer(rec: Sequence[Any]) -> tuple[str | None, bool | None]:
+    """(importer, at start-up) of a raw event: at start-up is None for a nested import (it
+    inherits its enclosing import's) and for records without it."""
+    if len(rec) <= F_STARTUP:
+        return None, None
+    importer, startup = rec[F_IMPORTER], rec[F_STARTUP]
+    return (importer if isinstance(importer, str) else None), (
+        startup if isinstance(startup, bool) else None
+    )
+
+
+def existing_from_raw(raw: Raw) -> ExistingConfig | None:
+    """The lazymed configuration the tracer found installed in the target, or None."""
+    data = raw.get("lazymed_config")
+    if not isinstance(data, dict) or "error" in data:
+        return None
+
+    def names(key: str) -> tuple[str, ...]:
+        value = data.get(key)
+        return tuple(str(n) for n in value) if isinstance(value, list) else ()
+
+    path, profile, source = data.get("path"), data.get("profile"), data.get("lazy_source")
+    return ExistingConfig(
+        installed=True,
+        path=path if isinstance(path, str) else None,
+        profile=profile if isinstance(profile, str) else None,
+        lazy=names("lazy"),
+        critical=names("critical"),
+        disabled_modules=names("disabled_modules"),
+        lazy_source=source if isinstance(source, str) else None,
     )
 
 
@@ -247,7 +304,11 @@ def _opt(value: Any) -> int | None:
 
 
 def _run_info(
-    timing: Raw, modules: Sequence[ModuleCost], alloc: Raw | None, outside_peak: int | None
+    timing: Raw,
+    modules: Sequence[ModuleCost],
+    alloc: Raw | None,
+    outside_peak: int | None,
+    interrupted: bool = False,
 ) -> RunInfo:
     start, end = timing["start"], timing["end"]
     seconds = (end["t"] - start["t"]) - (end["tracer_seconds"] - start["tracer_seconds"])
@@ -272,4 +333,5 @@ def _run_info(
         threads_start=int(start["threads"]),
         threads_end=int(end["threads"]),
         alloc_end_bytes=None if alloc is None else int(alloc["end"]["traced"]),
+        interrupted=interrupted,
     )

@@ -5,8 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lazymed.profiler._model import Cost, ModuleCost, PackageCost, Report, Suggestion
-from lazymed.profiler._suggest import suggestion_toml
+from lazymed.profiler._model import (
+    Cost,
+    ExistingConfig,
+    ModuleCost,
+    PackageCost,
+    Report,
+    Suggestion,
+)
+from lazymed.profiler._suggest import merged_lazy, suggestion_toml
 
 SCHEMA = "lazymed.profile"
 SCHEMA_VERSION = 1
@@ -33,6 +40,8 @@ def _module(m: ModuleCost) -> dict[str, Any]:
         "imported_by": m.imported_by,
         "chain": list(m.chain),
         "imported_at": m.imported_at,
+        "importer": m.importer,
+        "at_startup": m.at_startup,
         "origin": m.origin,
         "c_extension": m.c_extension,
         "error": m.error,
@@ -67,6 +76,22 @@ def _suggestion(s: Suggestion) -> dict[str, Any]:
     }
 
 
+def existing_dict(existing: ExistingConfig | None) -> dict[str, Any] | None:
+    """``{"installed", "path", "profile", "lazy", "critical", "disabled_modules",
+    "lazy_source"}`` or None."""
+    if existing is None:
+        return None
+    return {
+        "installed": existing.installed,
+        "path": existing.path,
+        "profile": existing.profile,
+        "lazy": list(existing.lazy),
+        "critical": list(existing.critical),
+        "disabled_modules": list(existing.disabled_modules),
+        "lazy_source": existing.lazy_source,
+    }
+
+
 def report_dict(report: Report) -> dict[str, Any]:
     """The report as plain JSON-ready data; every key is documented in docs/profile.md."""
     run, ov = report.run, report.overhead
@@ -98,6 +123,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "threads_start": run.threads_start,
             "threads_end": run.threads_end,
             "alloc_end_bytes": run.alloc_end_bytes,
+            "interrupted": run.interrupted,
         },
         "overhead": {
             "profiled_seconds": round(ov.profiled_seconds, 9),
@@ -117,6 +143,8 @@ def report_dict(report: Report) -> dict[str, Any]:
             "lazy": [_suggestion(s) for s in report.suggestions],
             "min_seconds": report.suggest_min_seconds,
             "min_rss_bytes": report.suggest_min_rss_bytes,
+            "existing": existing_dict(report.existing),
+            "merged_lazy": merged_lazy(report.suggestions, report.existing),
             "toml": suggestion_toml(report),
         },
         "lazymed_status": report.lazymed_status,

@@ -106,6 +106,14 @@ class ModuleCost:
     statement. ``self_cost`` excludes the modules it imported; ``cumulative`` includes them.
     ``error`` is the exception class name when the import failed (the module is then absent).
     ``thread`` is 0 for the main thread, else the importing thread's ident.
+
+    ``importer`` is the module whose code ran the import statement (``__main__`` or None for the
+    target itself). It differs from the last import of ``chain`` when code of another module
+    runs during an import (``httpx.Client()`` importing ``httpcore``) or after all imports (at
+    run time), and is then appended to ``chain``. ``at_startup`` is True when the statement ran
+    as part of a module body (an import, or the script's top level, possibly through the
+    program's own functions), False when a library function called it (run time: a request
+    handler, a CLI command, a thread); None when unknown.
     """
 
     id: int
@@ -120,6 +128,8 @@ class ModuleCost:
     thread: int
     self_cost: Cost
     cumulative: Cost
+    importer: str | None = None
+    at_startup: bool | None = None
 
     @property
     def imported_by(self) -> str:
@@ -167,6 +177,24 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class ExistingConfig:
+    """The ``[tool.lazymed]`` configuration the target already has, which the suggestion is merged
+    with. ``installed``: the target called ``lazymed.install()`` (the names come from it), else
+    they were read from the nearest pyproject.toml the way ``install()`` would find it. ``path``
+    is that file (None: keywords or environment only); ``lazy_source`` where the effective
+    ``lazy`` list was set (``"<file> [tool.lazymed]"``, a profile table, ``"install() keyword"``,
+    an environment variable, ``"default"``; None when unknown)."""
+
+    installed: bool
+    path: str | None
+    profile: str | None
+    lazy: tuple[str, ...] = ()
+    critical: tuple[str, ...] = ()
+    disabled_modules: tuple[str, ...] = ()
+    lazy_source: str | None = None
+
+
+@dataclass(frozen=True)
 class RunInfo:
     """The profiled (timing) run as a whole. Byte figures are None when unknown (no /proc).
 
@@ -175,7 +203,8 @@ class RunInfo:
     (``wait4`` rusage), an outside check of ``rss_peak_bytes`` (the child's ``VmHWM``).
     ``gc_objects_*`` are exact ``len(gc.get_objects())`` counts. ``exit_code`` is the target's
     exit status; ``exception`` the uncaught exception (``"Type: message"``) if any;
-    ``not_found`` the requested modules that do not exist.
+    ``not_found`` the requested modules that do not exist. ``interrupted`` is True when the
+    profile was stopped with Ctrl-C (SIGINT): the figures cover what ran until then.
     """
 
     python: str
@@ -196,6 +225,7 @@ class RunInfo:
     threads_start: int
     threads_end: int
     alloc_end_bytes: int | None
+    interrupted: bool = False
 
 
 @dataclass(frozen=True)
@@ -236,7 +266,9 @@ class Report:
     """Everything ``lazymed profile`` shows. ``modules`` are in import order; ``packages`` and
     ``suggestions`` sorted by cumulative time, largest first. ``totals`` sums the top-level
     imports. ``lazymed_status`` is what ``lazymed.status()`` reported in the target (None if the
-    target did not install lazymed). ``suggest_min_*`` are the thresholds the suggestions used."""
+    target did not install lazymed). ``suggest_min_*`` are the thresholds the suggestions used.
+    ``existing`` is the target's own lazymed configuration (None: it has none), which the
+    suggested ``lazy`` list is merged with."""
 
     target: Target
     run: RunInfo
@@ -249,6 +281,7 @@ class Report:
     warnings: tuple[str, ...] = field(default=())
     suggest_min_seconds: float = 0.010
     suggest_min_rss_bytes: int = 1 << 20
+    existing: ExistingConfig | None = None
 
     def module(self, name: str) -> ModuleCost:
         """The first load of ``name``; KeyError if it was not imported during the run."""

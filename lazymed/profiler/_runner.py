@@ -7,6 +7,7 @@ import itertools
 import json
 import marshal
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -15,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
-from lazymed.profiler._analysis import build_report
-from lazymed.profiler._model import Overhead, Report, Target
+from lazymed.profiler._analysis import build_report, existing_from_raw
+from lazymed.profiler._model import ExistingConfig, Overhead, Report, Target
 
 TRACER_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_tracer.py")
 
@@ -48,16 +49,39 @@ class TargetNotFoundError(ProfileError):
     exit_status = 2
 
 
+class ProfileInterrupted(ProfileError):
+    """Ctrl-C (SIGINT) stopped the target before the tracer could write anything (CLI exit
+    status 130). When it could, :func:`profile` returns the partial report instead."""
+
+    exit_status = 130
+
+
+#: Seconds a target may take to exit after Ctrl-C before it is sent SIGINT itself (it may not
+#: have received the terminal's), and then before it is killed (its report is then lost).
+INTERRUPT_FORWARD_AFTER = 1.0
+INTERRUPT_GRACE = 10.0
+
+
+class _ChildInterrupted(Exception):
+    """Ctrl-C reached the parent while a child ran; the child has ended since."""
+
+    def __init__(self, returncode: int, seconds: float) -> None:
+        super().__init__(returncode, seconds)
+        self.returncode = returncode
+        self.seconds = seconds
+
+
 @dataclass(frozen=True)
 class ChildRun:
     """One child interpreter: its exit status, wall seconds measured by the parent, peak RSS in
     bytes from ``wait4`` (None where unavailable) and the tracer's raw data (None for a plain run
-    or when the tracer could not write)."""
+    or when the tracer could not write); ``interrupted`` when Ctrl-C stopped it."""
 
     returncode: int
     seconds: float
     maxrss_bytes: int | None
     raw: dict[str, Any] | None
+    interrupted: bool = False
 
 
 def spawn(
@@ -87,8 +111,40 @@ def spawn(
             return proc.returncode, seconds, usage.ru_maxrss * 1024  # KiB on Linux
         proc.wait()
         return proc.returncode, time.perf_counter() - start, None
+    except KeyboardInterrupt:
+        code = _end_after_interrupt(proc)
+        raise _ChildInterrupted(code, time.perf_counter() - start) from None
     except BaseException:
         if proc.returncode is None:
+            proc.kill()
+            proc.wait()
+        raise
+
+
+def _end_after_interrupt(proc: subprocess.Popen[bytes]) -> int:
+    """Let a child that Ctrl-C interrupted end by itself, so its tracer writes what it saw.
+
+    A Ctrl-C typed in a terminal reaches the child too; a SIGINT sent to this process alone
+    does not, so the child is sent one after :data:`INTERRUPT_FORWARD_AFTER` seconds. It is
+    killed after :data:`INTERRUPT_GRACE` seconds, or at once on a second Ctrl-C. Returns its
+    exit status."""
+    began = time.perf_counter()
+    forwarded = False
+    try:
+        while True:
+            code = proc.poll()
+            if code is not None:
+                return code
+            waited = time.perf_counter() - began
+            if not forwarded and waited >= INTERRUPT_FORWARD_AFTER:
+                proc.send_signal(signal.SIGINT)
+                forwarded = True
+            if waited >= INTERRUPT_GRACE:
+                proc.kill()
+                return proc.wait()
+            time.sleep(0.02)
+    except BaseException:
+        if proc.poll() is None:
             proc.kill()
             proc.wait()
         raise
@@ -129,27 +185,36 @@ def traced_run(
     out = os.path.join(workdir, f"raw-{next(_run_numbers)}.json")
     options = f"alloc={int(alloc)},gc={int(gc_objects)}"
     cmd = [python, "-c", BOOT, tracer, out, options, target.kind, target.value, *target.args]
-    code, seconds, maxrss = spawn(cmd, cwd=cwd, env=env, stdin=stdin, stdout=stdout, stderr=stderr)
+    interrupted = False
+    try:
+        code, seconds, maxrss = spawn(
+            cmd, cwd=cwd, env=env, stdin=stdin, stdout=stdout, stderr=stderr
+        )
+    except _ChildInterrupted as exc:
+        code, seconds, maxrss, interrupted = exc.returncode, exc.seconds, None, True
     raw = None
     if os.path.exists(out):
         with open(out, encoding="utf-8") as f:
             raw = json.load(f)
         os.unlink(out)
-    return ChildRun(code, seconds, maxrss, raw)
+    return ChildRun(code, seconds, maxrss, raw, interrupted)
 
 
 def plain_run(
     target: Target, *, python: str, cwd: str | None = None, env: Mapping[str, str] | None = None
 ) -> ChildRun:
     """Run ``target`` once without the tracer, output discarded (the overhead baseline)."""
-    code, seconds, maxrss = spawn(
-        [python, *target.python_args()],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    try:
+        code, seconds, maxrss = spawn(
+            [python, *target.python_args()],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    except _ChildInterrupted as exc:
+        return ChildRun(exc.returncode, exc.seconds, None, None, interrupted=True)
     return ChildRun(code, seconds, maxrss, None)
 
 
@@ -165,9 +230,12 @@ def _timing_passes(
     env: Mapping[str, str] | None,
     stdout: Stream,
     stderr: Stream,
-) -> tuple[list[tuple[ChildRun, dict[str, Any]]], list[ChildRun]]:
+) -> tuple[list[tuple[ChildRun, dict[str, Any]]], list[ChildRun], str | None]:
     """``repeat`` timing passes alternating with plain runs (when ``baseline``); only the first
-    timing pass shows the target's output. Raises as :func:`profile` documents."""
+    timing pass shows the target's output. Stops at Ctrl-C: the third value then says during
+    which run, ``"timing"`` (the first timing pass: it is the only one kept), ``"later"`` (a
+    later timing pass, dropped) or ``"plain"``; else None. Raises as :func:`profile`
+    documents."""
     timings: list[tuple[ChildRun, dict[str, Any]]] = []
     plains: list[ChildRun] = []
     for i in range(max(1, repeat)):
@@ -185,11 +253,17 @@ def _timing_passes(
             stdout=stdout if first else subprocess.DEVNULL,
             stderr=stderr if first else subprocess.DEVNULL,
         )
+        if timing.interrupted and timings:  # complete passes before it: report those
+            return timings, plains, "later"
         if timing.raw is None:
+            if timing.interrupted:
+                raise ProfileInterrupted(_NOTHING_TRACED)
             raise ProfileError(
                 f"the target exited with status {timing.returncode} before the tracer could "
                 "write its report (os._exit() or a crash of the interpreter)"
             )
+        if timing.interrupted:
+            return [(timing, timing.raw)], plains, "timing"  # the one that saw the Ctrl-C
         if first:
             not_found = timing.raw.get("not_found", [])
             requested = target.value.split(",") if target.kind == "modules" else [target.value]
@@ -199,8 +273,49 @@ def _timing_passes(
                 )
         timings.append((timing, timing.raw))
         if baseline:
-            plains.append(plain_run(target, python=python, cwd=cwd, env=env))
-    return timings, plains
+            plain = plain_run(target, python=python, cwd=cwd, env=env)
+            if plain.interrupted:
+                return timings, plains, "plain"
+            plains.append(plain)
+    return timings, plains, None
+
+
+_NOTHING_TRACED = "interrupted before the tracer could write anything"
+
+
+def existing_config(target: Target, cwd: str | None = None) -> tuple[ExistingConfig | None, str]:
+    """The ``[tool.lazymed]`` configuration ``lazymed.install()`` would read for ``target``: the
+    nearest pyproject.toml with that table above the script's directory, else above ``cwd``
+    (this process's ``LAZYMED_*`` variables apply). Returns ``(config or None, warning or "")``;
+    an unreadable configuration gives None and a warning."""
+    from lazymed._config import load_config  # the core: standard library only
+    from lazymed._errors import ConfigError
+
+    base = os.path.abspath(cwd or os.getcwd())
+    starts = [base]
+    if target.kind == "script":
+        starts.insert(0, os.path.dirname(os.path.join(base, target.value)))
+    try:
+        for start in starts:
+            cfg = load_config(start_dir=start)
+            if cfg.path is not None:
+                break
+    except ConfigError as exc:
+        return None, f"the target's lazymed configuration cannot be read ({exc}): not merged"
+    if cfg.path is None and not (cfg.lazy or cfg.critical or cfg.disabled_modules):
+        return None, ""
+    return (
+        ExistingConfig(
+            installed=False,
+            path=cfg.path,
+            profile=cfg.profile,
+            lazy=cfg.lazy,
+            critical=cfg.critical,
+            disabled_modules=cfg.disabled_modules,
+            lazy_source=cfg.describe("lazy"),
+        ),
+        "",
+    )
 
 
 def profile(
@@ -229,9 +344,18 @@ def profile(
     plain run alternate ``repeat`` times (only the first timing pass's output is shown); the
     fastest timing pass is reported and the overhead compares the fastest of each.
 
+    The suggestion is merged with the target's own lazymed configuration: the one it installed,
+    else the one :func:`existing_config` finds.
+
+    Ctrl-C (KeyboardInterrupt in this process) stops the passes: the child that was running is
+    given time to exit (its tracer then writes what it saw) and the report covers what was
+    traced until then (``report.run.interrupted``; interrupted during the allocation pass, the
+    times come from that slower pass, as a warning says).
+
     Raises :class:`TargetNotFoundError` when the script does not exist or when the module to run
-    (``-m``) or every module to import does not exist, and :class:`ProfileError` when the tracer
-    wrote nothing (the target ended the interpreter with ``os._exit`` or crashed it).
+    (``-m``) or every module to import does not exist, :class:`ProfileInterrupted` when Ctrl-C
+    came before the tracer wrote anything, and :class:`ProfileError` when the tracer wrote
+    nothing (the target ended the interpreter with ``os._exit`` or crashed it).
     A target that raises or exits non-zero still yields a report (``report.run.exit_code``).
     """
     python = python or sys.executable
@@ -239,6 +363,7 @@ def profile(
         path = os.path.join(cwd or os.getcwd(), target.value)
         if not os.path.exists(path):
             raise TargetNotFoundError(f"can't open file {target.value!r}: no such file")
+    warnings = []
     with tempfile.TemporaryDirectory(prefix="lazymed-profile-") as workdir:
         tracer = tracer_code(workdir, python)
         alloc_run = None
@@ -256,19 +381,45 @@ def profile(
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-        timings, plains = _timing_passes(
-            target,
-            python=python,
-            workdir=workdir,
-            tracer=tracer,
-            repeat=repeat,
-            baseline=baseline,
-            cwd=cwd,
-            env=env,
-            stdout=stdout,
-            stderr=stderr,
+        if alloc_run is not None and alloc_run.interrupted:
+            if alloc_run.raw is None:
+                raise ProfileInterrupted(_NOTHING_TRACED)
+            plains: list[ChildRun] = []
+            interrupted: str | None = "alloc"
+            timings = [(alloc_run, alloc_run.raw)]
+            warnings.append(
+                "interrupted (Ctrl-C) during the allocation pass, the first of the runs: times "
+                "come from that pass, slowed by tracemalloc (compare them with each other "
+                "only); no timing pass or plain run was made (--no-alloc makes the timing pass "
+                "the first run)"
+            )
+        else:
+            timings, plains, interrupted = _timing_passes(
+                target,
+                python=python,
+                workdir=workdir,
+                tracer=tracer,
+                repeat=repeat,
+                baseline=baseline,
+                cwd=cwd,
+                env=env,
+                stdout=stdout,
+                stderr=stderr,
+            )
+    if interrupted == "plain":
+        warnings.append("interrupted (Ctrl-C) during the plain run: the overhead is not measured")
+    elif interrupted == "later":
+        warnings.append(
+            f"interrupted (Ctrl-C) during timing pass {len(timings) + 1}: the report comes from "
+            f"the {len(timings)} complete one(s)"
+        )
+    elif interrupted:
+        warnings.append(
+            "interrupted (Ctrl-C): the report covers the imports made until the target stopped"
         )
     timing, raw = min(timings, key=lambda r: r[0].seconds)  # the least disturbed run
+    if interrupted in ("alloc", "timing"):
+        timing, raw = timings[-1]
     plain = min(plains, key=lambda r: r.seconds) if plains else None
     overhead = Overhead(
         profiled_seconds=timing.seconds,
@@ -277,14 +428,18 @@ def profile(
         tracer_seconds=float(raw["end"]["tracer_seconds"]),
         runs=len(timings),
     )
-    warnings = []
     if alloc_run is not None and alloc_run.raw is None:
         warnings.append("the allocation pass wrote no report: allocation figures are missing")
-    if plain is not None and plain.returncode != timing.returncode:
+    if plain is not None and plain.returncode != timing.returncode and not interrupted:
         warnings.append(
             f"the plain run exited with {plain.returncode}, the profiled run with "
             f"{timing.returncode}: the overhead ratio compares different runs"
         )
+    existing = existing_from_raw(raw)
+    if existing is None:
+        existing, problem = existing_config(target, cwd)
+        if problem:
+            warnings.append(problem)
     return build_report(
         target,
         raw,
@@ -294,4 +449,6 @@ def profile(
         suggest_min_seconds=suggest_min_seconds,
         suggest_min_rss=suggest_min_rss,
         warnings=warnings,
+        existing=existing,
+        interrupted=interrupted is not None,
     )

@@ -204,6 +204,8 @@ def overhead_line(report: Report) -> str:
     text = f"Tracer overhead{best}: profiled run {ov.profiled_seconds:.3f} s"
     if ov.plain_seconds is not None:
         text += f" vs plain run {ov.plain_seconds:.3f} s ({fmt_ratio(ov.ratio)})"
+    elif report.run.interrupted:
+        text += " (no plain run: interrupted)"
     else:
         text += " (no plain run: --no-baseline)"
     if ov.alloc_pass_seconds is not None:

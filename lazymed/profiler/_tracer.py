@@ -4,8 +4,9 @@ This file is never imported by the parent. :mod:`lazymed.profiler._runner` execu
 a fresh interpreter (``python -c BOOT THIS_FILE OUT OPTIONS MODE TARGET [ARG ...]``), so that
 nothing of ``lazymed`` is loaded in the profiled process. For the same reason it uses only
 modules that are already loaded when the interpreter starts, plus built-in ones (``gc``,
-``_thread``, ``_tracemalloc``, ``_imp``, ``atexit``): a module the tracer imported before the
-target would look free to the target. ``json`` is imported only after the target has finished.
+``_thread``, ``_tracemalloc``, ``_imp``, ``_signal``, ``atexit``): a module the tracer imported
+before the target would look free to the target. ``json`` is imported only after the target has
+finished.
 
 How it measures. ``importlib._bootstrap._find_and_load(name, import_)`` is what every import
 statement, ``__import__`` and ``importlib.import_module`` call when ``name`` is not yet in
@@ -34,6 +35,11 @@ from every figure. When ``import a.b.c`` needs ``a`` and ``a.b`` the wrapper imp
 first, so each is recorded as imported by the same statement rather than nested in ``a.b.c``.
 Imports run concurrently by several threads are recorded per thread, but process-wide figures
 (RSS, objects, bytes) of overlapping imports cannot be told apart.
+
+Each event also records who asked for it (:func:`_origin`): the ``__name__`` of the module whose
+code ran the import statement (runpy's and lazymed's functions looked through) and, for an
+outermost import, whether it was made at start-up (the program's main flow) or at run time (code
+a library called back, such as a request handler, or another thread).
 """
 
 import _imp
@@ -62,11 +68,14 @@ F_TM0, F_TM1 = 20, 21  # tracemalloc's own memory (bytes)
 F_ORIGIN = 22  # module.__spec__.origin after the import, or None
 F_EXT = 23  # True when origin is a C extension (shared library)
 F_ERROR = 24  # exception class name when the import raised, else None
-F_SIZE = 25
+F_IMPORTER = 25  # __name__ of the module whose code ran the import statement, None: the target
+F_STARTUP = 26  # outermost import: True at start-up, False at run time; nested: None
+F_SIZE = 27
 
-RAW_VERSION = 1
+RAW_VERSION = 2
 
 _perf = time.perf_counter
+_signal = __import__("_signal")  # built in (no stubs): signal.signal without importing signal
 _traced = _tracemalloc.get_traced_memory
 _tm_own = _tracemalloc.get_tracemalloc_memory
 _get_objects = gc.get_objects
@@ -76,6 +85,12 @@ _PID = os.getpid()
 _SELF_FILE = __file__
 _EXT_SUFFIXES = tuple(_imp.extension_suffixes())
 _IMPORTLIB_DIR = os.sep + "importlib" + os.sep
+_STDLIB_DIR = os.path.dirname(os.path.realpath(os.__file__))
+# Top-level packages whose frames are looked through when attributing an import: runpy runs the
+# -m target, lazymed runs lazy modules' code and imports critical modules for the program.
+_TRANSPARENT = ("runpy", "lazymed")
+_USER_FILES: dict[str, bool] = {}
+_LIB_DIRS: list[str] = []
 
 # Tracer's own cost: [seconds, traced bytes, gc-tracked objects].
 _OV: list[float] = [0.0, 0.0, 0.0]
@@ -122,19 +137,77 @@ def _on_gc(phase: str, info: dict[str, int]) -> None:
         _G2[1] = 1
 
 
-def _where() -> str | None:
-    """``file:line`` of the statement that asked for the import (importlib frames skipped)."""
+def _user_file(filename: str) -> bool:
+    """Whether code from ``filename`` is the profiled program's own (first-party): not in the
+    standard library, not in a site-packages/dist-packages or site directory, not frozen.
+    Pseudo-files such as ``<string>`` (``-c`` code) count as the program's own. Cached."""
+    known = _USER_FILES.get(filename)
+    if known is not None:
+        return known
+    if filename.startswith("<"):
+        mine = not filename.startswith("<frozen")
+    else:
+        real = os.path.realpath(filename)
+        parts = real.split(os.sep)
+        if "site-packages" in parts or "dist-packages" in parts:
+            mine = False
+        else:
+            if not _LIB_DIRS:
+                _LIB_DIRS.extend(d + os.sep for d in [*_site_dirs(), _STDLIB_DIR] if d)
+            mine = not real.startswith(tuple(_LIB_DIRS))
+    _USER_FILES[filename] = mine
+    return mine
+
+
+def _origin(nested: bool) -> tuple[str | None, str | None, bool | None]:
+    """Who asked for the import being recorded: ``(where, importer, at_startup)``.
+
+    ``where`` is ``file:line`` of the statement (importlib frames and the tracer skipped).
+    ``importer`` is the ``__name__`` of the module whose code ran it. For an outermost import
+    the functions of runpy and lazymed are looked through (a lazy module's load, or
+    ``install()`` importing a critical module, is attributed to the code that triggered it;
+    their module bodies still count); None when it is the target's own entry (``--modules``).
+
+    ``at_startup`` is None for an import made while another one runs (``nested``: it inherits
+    that one's). For an outermost import it is True when the statement ran in the program's
+    main flow -- the script's top level, the program's own functions it calls, library calls
+    made from there -- and False at run time: when a library function called the program's code
+    back (a server's request handler, a CLI framework's command, a callback), or in another
+    thread or at exit (the walk never reaches the tracer's entry).
+    """
     frame: FrameType | None = sys._getframe(2)
+    where: str | None = None
+    importer: str | None = None
+    named = False
+    inner_is_user = False
     while frame is not None:
-        filename = frame.f_code.co_filename
-        if not (
-            filename.startswith("<frozen importlib")
-            or filename == _SELF_FILE
-            or _IMPORTLIB_DIR in filename
-        ):
-            return f"{filename}:{frame.f_lineno}"
+        code = frame.f_code
+        filename = code.co_filename
+        if filename == _SELF_FILE:
+            if code.co_name != "_traced_find_and_load":  # the tracer's entry: the main flow
+                return where, importer, None if nested else True
+            frame = frame.f_back
+            continue
+        if filename.startswith("<frozen importlib") or _IMPORTLIB_DIR in filename:
+            frame = frame.f_back
+            continue
+        if where is None:
+            where = f"{filename}:{frame.f_lineno}"
+        name = frame.f_globals.get("__name__")
+        if not isinstance(name, str):
+            name = None
+        top = "" if name is None else name.partition(".")[0]
+        if nested or top not in _TRANSPARENT or code.co_name == "<module>":
+            if not named:
+                importer, named = name, True
+                if nested:
+                    return where, importer, None
+            user = _user_file(filename)
+            if inner_is_user and not user:  # a library called the program back: run time
+                return where, importer, False
+            inner_is_user = user
         frame = frame.f_back
-    return None
+    return where, importer, None if nested else False
 
 
 def _traced_find_and_load(name: str, import_: "Callable[[str], object]") -> object:
@@ -160,7 +233,7 @@ def _traced_find_and_load(name: str, import_: "Callable[[str], object]") -> obje
     rec[F_NAME] = name
     rec[F_PARENT] = stack[-1] if stack else -1
     rec[F_THREAD] = 0 if ident == _MAIN_THREAD else ident
-    rec[F_WHERE] = _where()
+    rec[F_WHERE], rec[F_IMPORTER], rec[F_STARTUP] = _origin(bool(stack))
     stack.append(len(_EVENTS))
     _EVENTS.append(rec)
     rec[F_RSS0], rec[F_THR0] = _stat()
@@ -184,13 +257,13 @@ def _traced_find_and_load(name: str, import_: "Callable[[str], object]") -> obje
         t1 = _perf()
         rec[F_OVT1] = _OV[0]
         m1 = _traced()[0]
-        rec[F_T1] = t1
         rec[F_MEM1] = m1
         rec[F_OVM1] = _OV[1]
         rec[F_TM1] = _tm_own()
         rec[F_GC1] = _gc_live()
         rec[F_OVG1] = _OV[2]
         rec[F_RSS1], rec[F_THR1] = _stat()
+        rec[F_T1] = t1  # last of the readings: a record with F_T1 set is complete
         spec = getattr(modules.get(name), "__spec__", None)
         origin = getattr(spec, "origin", None)
         if isinstance(origin, str):
@@ -254,6 +327,41 @@ def _lazymed_status() -> object:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
+def _lazymed_config() -> object:
+    """The configuration lazymed runs with in the target (names per role, config file, profile,
+    where ``lazy`` came from), None when the target did not install lazymed."""
+    lazymed = sys.modules.get("lazymed")
+    status_fn = getattr(lazymed, "status", None)
+    if status_fn is None:
+        return None
+    try:
+        status = status_fn()
+        if not getattr(status, "installed", False):
+            return None
+        registry = getattr(sys.modules.get("lazymed._registry"), "REGISTRY", None)
+        config = getattr(registry, "config", None)
+        records = [(m.name, m.role) for m in status.modules]
+        out: dict[str, object] = {
+            "path": getattr(status, "config_path", None),
+            "profile": getattr(status, "profile", None),
+        }
+        for key, role in (
+            ("lazy", "lazy"),
+            ("critical", "critical"),
+            ("disabled_modules", "disabled"),
+        ):
+            names = getattr(config, key, None)
+            if names is None:  # from the records: registered names not inside another one
+                mine = [n for n, r in records if r == role]
+                names = [n for n in mine if not any(n.startswith(o + ".") for o in mine)]
+            out[key] = [str(n) for n in names]
+        sources = getattr(config, "sources", None)
+        out["lazy_source"] = sources.get("lazy") if isinstance(sources, dict) else None
+        return out
+    except Exception as exc:  # a broken or half-written core must not lose the profile
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
 def _site_dirs() -> list[str]:
     site = sys.modules.get("site")
     dirs: list[str] = []
@@ -284,6 +392,11 @@ class _Run:
         """Write the raw report (atexit: after the target's threads and atexit handlers)."""
         if os.getpid() != _PID:  # a forked child of the target: not ours to write
             return
+        # The program is over: a late Ctrl-C (or the parent's SIGINT) must not lose the report.
+        try:  # noqa: SIM105 (contextlib is not loaded at start-up: the tracer must not import it)
+            _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+        except (ValueError, OSError):  # not the main thread
+            pass
         bootstrap = sys.modules["_frozen_importlib"]
         if getattr(bootstrap, "_find_and_load", None) is _traced_find_and_load:
             setattr(bootstrap, "_find_and_load", _STATE["orig"])  # noqa: B010
@@ -311,6 +424,7 @@ class _Run:
             "stdlib_names": sorted(sys.stdlib_module_names),
             "site_dirs": _site_dirs(),
             "lazymed_status": _lazymed_status(),
+            "lazymed_config": _lazymed_config(),
             "events": _EVENTS,
         }
         tmp = self.out + ".tmp"
@@ -453,6 +567,9 @@ def main() -> None:
         run.end = _snapshot()
         raise
     except KeyboardInterrupt as exc:
+        # Ctrl-C: a second one (the parent forwards SIGINT when the terminal's did not reach
+        # us) must not interrupt the report being written at exit.
+        _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
         run.exception = "KeyboardInterrupt"
         run.exit_code = 130
         run.end = _snapshot()

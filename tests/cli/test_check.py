@@ -460,6 +460,14 @@ def test_effective_configuration_with_sources(tmp_path: Path, site: Path) -> Non
             "'a.b' is critical",
         ),
         ("[tool.lazymed\n", [], {}, "invalid TOML"),
+        # Environment variables with a bad value are configuration errors too, like in install().
+        ('[tool.lazymed]\nlazy = ["x"]\n', [], {"LAZYMED_DISABLE": "maybe"}, "LAZYMED_DISABLE"),
+        (
+            '[tool.lazymed]\nlazy = ["x"]\n',
+            [],
+            {"LAZYMED_FROM_IMPORT": "Deferred"},
+            "LAZYMED_FROM_IMPORT",
+        ),
         ('[tool.lazymed]\nfrom_import = "later"\n', [], {}, "expected one of 'eager'"),
     ],
 )
@@ -506,6 +514,7 @@ def test_json_schema(tmp_path: Path, site: Path) -> None:
         "finder": (str, type(None)),
         "missing": (str, type(None)),
         "suggestion": (str, type(None)),
+        "distribution": (dict, type(None)),
         "c_extensions": list,
         "imported_at_startup": (bool, type(None)),
         "stdlib": bool,
@@ -550,3 +559,110 @@ def test_text_table(tmp_path: Path, site: Path) -> None:
         "  error[not-found]: lazy module 'heavylbi' not found — did you mean 'heavylib'?" in lines
     )
     assert lines[-1] == "1 error(s), 0 warning(s); exit status 1"
+
+
+# --------------------------------------------------------------------------- suggestions
+
+
+def test_did_you_mean_only_suggests_names_that_exist(tmp_path: Path, site: Path) -> None:
+    """A suggestion has as many components as the name and resolves: critical 'myapp.triage'
+    (not on the path) must not become 'mmap.triage' (mmap is a module, without submodules)."""
+    proj = project(
+        tmp_path,
+        """
+        [tool.lazymed]
+        lazy = ["heavylbi.extra", "boom.sbu", "heavylyb"]
+        critical = ["myapp.triage"]
+        """,
+    )
+    status, doc = check_json(tmp_path, cwd=proj, paths=(site,))
+    assert status == 1
+    mods = modules(doc)
+    assert mods["myapp.triage"]["suggestion"] is None
+    by_name = {p["name"]: p["message"] for p in doc["problems"]}
+    assert (
+        by_name["myapp.triage"]
+        == "critical module 'myapp.triage' not found ('myapp' does not exist)"
+    )
+    assert mods["heavylbi.extra"]["suggestion"] is None  # heavylib exists, heavylib.extra not
+    assert mods["boom.sbu"]["suggestion"] == "boom.sub"  # one swap away, and it exists
+    assert mods["heavylyb"]["suggestion"] == "heavylib"  # two edits: fine for 8 letters
+    assert not (tmp_path / "imported.txt").exists()
+
+
+def test_close_matches_and_edit_distance() -> None:
+    from lazymed.cli.check import close_matches, edit_distance
+
+    assert edit_distance("sbu", "sub") == 1
+    assert edit_distance("myapp", "mmap") == 2
+    assert edit_distance("supabse", "supabase") == 1
+    assert close_matches("myapp", ["mmap", "myap", "numpy"]) == ["myap"]
+    assert close_matches("supabse", ["supabase", "supabase_auth", "base"]) == ["supabase"]
+    assert close_matches("heavylyb", ["heavylib"]) == ["heavylib"]
+
+
+FAKE_DIST = {
+    "acme_widgets/core/__init__.py": BOOM,
+    "acme_widgets/core/parts.py": BOOM,
+    "_acme_speedups.py": BOOM,
+    "acme_widgets_core-1.0.dist-info/METADATA": (
+        "Metadata-Version: 2.1\nName: acme-widgets-core\nVersion: 1.0\n"
+    ),
+    "acme_widgets_core-1.0.dist-info/RECORD": (
+        "acme_widgets/core/__init__.py,,\n"
+        "acme_widgets/core/parts.py,,\n"
+        "acme_widgets/core/__pycache__/parts.cpython-311.pyc,,\n"
+        "_acme_speedups.py,,\n"
+        "acme_widgets_core-1.0.dist-info/METADATA,,\n"
+        "acme_widgets_core-1.0.dist-info/RECORD,,\n"
+        "../../bin/acme,,\n"
+    ),
+}
+
+
+def test_a_pip_distribution_name_is_answered_with_its_modules(tmp_path: Path) -> None:
+    dists = tmp_path / "dists"
+    write_tree(dists, FAKE_DIST)
+    # A dashed name is not a module name: a configuration error, with the modules to write.
+    proj = project(tmp_path, '[tool.lazymed]\nlazy = ["acme-widgets-core"]\n')
+    proc = run_check(tmp_path, cwd=proj, paths=(dists,))
+    assert proc.returncode == 2 and "configuration error" in proc.stderr
+    assert (
+        "  hint: 'acme-widgets-core' is the name of the pip distribution acme-widgets-core, not "
+        "of a module; it installs the modules 'acme_widgets.core', '_acme_speedups': write "
+        "'acme_widgets.core'"
+    ) in proc.stderr
+    proc = run_check(tmp_path, "--json", cwd=proj, paths=(dists,))
+    doc = json.loads(proc.stdout)
+    assert doc["hints"] == [
+        {
+            "name": "acme-widgets-core",
+            "distribution": "acme-widgets-core",
+            "modules": ["acme_widgets.core", "_acme_speedups"],
+            "message": doc["hints"][0]["message"],
+        }
+    ]
+    # The same name spelt as an identifier is a valid name, not found: the same answer.
+    proj.joinpath("pyproject.toml").write_text('[tool.lazymed]\nlazy = ["acme_widgets_core"]\n')
+    status, doc = check_json(tmp_path, cwd=proj, paths=(dists,))
+    assert status == 1
+    mod = modules(doc)["acme_widgets_core"]
+    assert mod["suggestion"] == "acme_widgets.core"
+    assert mod["distribution"] == {
+        "name": "acme-widgets-core",
+        "modules": ["acme_widgets.core", "_acme_speedups"],
+    }
+    (problem,) = doc["problems"]
+    assert "is the name of the pip distribution acme-widgets-core" in problem["message"]
+    assert not (tmp_path / "imported.txt").exists()
+
+
+def test_a_dashed_name_of_an_uninstalled_distribution_gets_a_spelling_hint(
+    tmp_path: Path, site: Path
+) -> None:
+    proj = project(tmp_path, '[tool.lazymed]\nlazy = ["boom-sub"]\n')
+    proc = run_check(tmp_path, cwd=proj, paths=(site,))
+    assert proc.returncode == 2
+    assert "hint: 'boom-sub' is not a module name" in proc.stderr
+    assert "did you mean 'boom.sub'?" in proc.stderr
+    assert not (tmp_path / "imported.txt").exists()

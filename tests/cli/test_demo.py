@@ -106,6 +106,7 @@ def test_json_document_has_the_documented_shape(demo: DemoRun) -> None:
     assert doc["schema"] == "lazymed.demo/1"
     assert doc["units"] == {"memory": "bytes", "time": "seconds"}
     assert doc["warmup"] is False
+    assert doc["repeat"] == 1
     assert doc["targets"] == {
         "startup_seconds": 5.0,
         "rss_bytes": 50_000_000,
@@ -241,7 +242,11 @@ def test_table_shows_the_same_figures(demo: DemoRun) -> None:
     text = render_plain(doc)
     eager, lazy = doc["runs"]
     rss = lazy["phases"]["startup"]["outside"]["rss_bytes"]
-    assert f"{rss / 1e6:,.1f} MB" in text
+    assert f"{rss / MIB:,.1f} MiB" in text  # MiB, like lazymed profile
+    assert f"{rss / 1e6:,.1f} MB" not in text.replace(f"{rss / MIB:,.1f} MiB", "")
+    assert "< 47.7 MiB (50 MB)" in text and "< 190.7 MiB (200 MB)" in text
+    assert "Memory in MiB (2^20 bytes)" in text.replace("\n  ", " ")
+    assert "single run per mode" in text.replace("\n  ", " ")
     assert f"{eager['phases']['startup']['inside']['gc_objects']:,}" in text
     rows = {(row.section, row.label): row for row in table_rows(doc)}
     rss_row = rows[("after start-up", "RSS")]
@@ -299,3 +304,119 @@ def test_missing_app_dir_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "medical app not found" in done.stderr
     assert done.stdout == ""
+
+
+# --------------------------------------------------------------------------- docs/demo.md
+
+
+DOC = REPO / "docs" / "demo.md"
+TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (float, int),
+    "bool": (bool,),
+    "null": (type(None),),
+    "list": (list,),
+    "list[str]": (list,),
+    "list[float]": (list,),
+    "object": (dict,),
+}
+OPAQUE = ("summary", "runs[].phases.*.lazymed")  # objects keyed by mode or module name
+
+
+def documented_schema() -> dict[str, str]:
+    import re
+
+    text = DOC.read_text(encoding="utf-8")
+    table = text[text.index("<!-- schema-table") :]
+    rows = re.findall(r"^\| `([^`]+)` \| ([^|]+(?:\\\|[^|]+)*) \|", table, flags=re.M)
+    return {key: kind.strip().replace("\\|", "|") for key, kind in rows}
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, list[Any]]:
+    """``{dotted key: [every value]}``; list items under ``key[]``, both phases under ``*``."""
+    out: dict[str, list[Any]] = {}
+    for key, value in data.items():
+        name = "*" if prefix.endswith(".phases") else key
+        path = f"{prefix}.{name}" if prefix else name
+        if isinstance(value, dict) and path not in OPAQUE:
+            for sub, values in flatten(value, path).items():
+                out.setdefault(sub, []).extend(values)
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            out.setdefault(path + "[]", []).append(value)
+            for item in value:
+                for sub, values in flatten(item, path + "[]").items():
+                    out.setdefault(sub, []).extend(values)
+        else:
+            out.setdefault(path, []).append(value)
+    return out
+
+
+def test_json_matches_the_documented_schema(demo: DemoRun) -> None:
+    schema = documented_schema()
+    assert len(schema) > 50
+    actual = flatten(demo.document)
+    assert set(actual) == set(schema), set(actual) ^ set(schema)
+    for key, kind in schema.items():
+        allowed: tuple[type, ...] = ()
+        for part in kind.split("|"):
+            allowed += TYPES[part.strip()]
+        for value in actual[key]:
+            assert isinstance(value, allowed), (key, kind, value)
+            if kind.startswith("list["):
+                item = TYPES[kind[5:-1]]
+                assert all(isinstance(v, item) for v in value), (key, value)
+
+
+# --------------------------------------------------------------------------- --repeat
+
+
+@pytest.fixture(scope="module")
+def repeated() -> DemoRun:
+    return _run_demo("--json", "--no-warmup", "--warm-requests", "1", "--repeat", "2", "--quiet")
+
+
+def test_repeat_runs_each_mode_n_times_and_judges_the_median(repeated: DemoRun) -> None:
+    from lazymed.cli.demo import render_plain, table_rows
+
+    doc = repeated.document
+    assert repeated.returncode == 0, repeated.stderr[-4000:]
+    assert doc["repeat"] == 2
+    assert [r["mode"] for r in doc["runs"]] == ["eager", "lazy", "eager", "lazy"]
+    assert len(doc["checks"]) == 2 * 12 and len(doc["summary"]) == 2
+    runs = {mode: [r for r in doc["runs"] if r["mode"] == mode] for mode in ("eager", "lazy")}
+    for check in doc["checks"]:
+        mine = runs[check["mode"]]
+        if check["metric"] == "startup_seconds":
+            samples = [r["startup_seconds"] for r in mine]
+        elif check["metric"] in ("rss_bytes", "vms_bytes", "threads"):
+            samples = [r["phases"][check["phase"]]["outside"][check["metric"]] for r in mine]
+        elif check["metric"] == "gc_objects":
+            samples = [r["phases"][check["phase"]]["inside"]["gc_objects"] for r in mine]
+        else:
+            samples = [r["requests"][check["metric"]] for r in mine]
+        assert check["samples"] == samples
+        assert check["value"] == pytest.approx((samples[0] + samples[1]) / 2)
+        assert check["met"] is (check["value"] < check["target"])
+    # The table has one column per mode, showing the medians.
+    rows = {(row.section, row.label): row for row in table_rows(doc)}
+    start = rows[("after start-up", "start-up time")]
+    assert len(start.values) == 2
+    eager_startups = [r["startup_seconds"] for r in runs["eager"]]
+    assert start.values[0] == pytest.approx(sum(eager_startups) / 2)
+    text = render_plain(doc)
+    assert "eager (median of 2)" in text and "lazy (median of 2)" in text
+    assert "the median of 2 runs per mode" in text.replace("\n  ", " ")
+
+
+def test_repeat_must_be_positive(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAZYMED_")}
+    env["PYTHONPATH"] = str(REPO)
+    done = subprocess.run(
+        [sys.executable, "-m", "lazymed", "demo", "--repeat", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2 and "--repeat must be at least 1" in done.stderr

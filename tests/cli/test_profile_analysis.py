@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import math
 import runpy
+import tomllib
 from typing import Any
 
 import pytest
 
-from lazymed.profiler import Target, suggestion_toml
+from lazymed.profiler import ExistingConfig, Target, merged_lazy, suggestion_toml
 from lazymed.profiler import _analysis as analysis
 from lazymed.profiler._model import Overhead, Report
 from lazymed.profiler._runner import TRACER_FILE
@@ -35,10 +36,14 @@ def ev(
     ovm: tuple[int, int] = (0, 0),
     origin: str | None = None,
     error: str | None = None,
+    importer: str | None = "<parent>",
+    startup: bool = True,
+    thread: int = 0,
 ) -> list[Any]:
-    """One raw record in the tracer's layout."""
-    rec: list[Any] = [None] * 25
-    rec[0:4] = [name, parent, 0, f"/app/{name}.py:1"]
+    """One raw record in the tracer's layout. ``importer`` defaults to the enclosing import
+    (``__main__`` at top level); ``startup`` False marks a run-time import."""
+    rec: list[Any] = [None] * 27
+    rec[0:4] = [name, parent, thread, f"/app/{name}.py:1"]
     rec[4:8] = [t0, t1, ov[0], ov[1]]
     rec[8:12] = [rss[0], rss[1], threads[0], threads[1]]
     rec[12:16] = [gc[0], gc[1], ovg[0], ovg[1]]
@@ -46,13 +51,23 @@ def ev(
     rec[20:22] = [0, 0]
     origin = origin if origin is not None else f"/app/{name.replace('.', '/')}.py"
     rec[22:25] = [origin, origin.endswith(".so"), error]
+    rec[25:27] = [importer, startup if parent < 0 else None]  # nested: inherited
     return rec
+
+
+def fix_importers(events: list[list[Any]]) -> list[list[Any]]:
+    """Resolve the "<parent>" importer placeholder: the enclosing event's name (its module body
+    ran the statement), ``__main__`` at top level."""
+    for rec in events:
+        if rec[25] == "<parent>":
+            rec[25] = events[rec[1]][0] if rec[1] >= 0 else "__main__"
+    return events
 
 
 def raw(events: list[list[Any]], **extra: Any) -> dict[str, Any]:
     snap = {"t": 0.0, "rss": 10, "threads": 1, "gc_exact": 100, "traced": 0, "tracer_seconds": 0.0}
     data: dict[str, Any] = {
-        "raw_version": 1,
+        "raw_version": analysis.RAW_VERSION,
         "options": {"alloc": "0", "gc": "0"},
         "python": "3.11.7",
         "executable": "/usr/bin/python3",
@@ -65,7 +80,7 @@ def raw(events: list[list[Any]], **extra: Any) -> dict[str, Any]:
         "peak_rss": 50,
         "stdlib_names": ["json", "re", "os"],
         "site_dirs": [SITE],
-        "events": events,
+        "events": fix_importers(events),
     }
     data.update(extra)
     return data
@@ -251,3 +266,78 @@ def test_incompatible_raw_version_is_refused() -> None:
             None,
             Overhead(1.0, None, None, 0.0),
         )
+
+
+def test_importer_is_appended_to_the_chain_and_start_up_is_inherited() -> None:
+    site = f"{SITE}/"
+    r = report(
+        [
+            ev("app", -1, 0.0, 1.0),
+            # app's body calls httpx.Client(), which imports httpcore: httpx is the importer.
+            ev("httpcore", 0, 0.1, 0.2, origin=site + "httpcore.py", importer="httpx._client"),
+            # After all imports, a library called the program back, which imported lib.
+            ev("lib", -1, 2.0, 3.0, origin=site + "lib.py", startup=False),
+            ev("lib.dep", 2, 2.1, 2.2, origin=site + "lib/dep.py"),
+        ]
+    )
+    core = r.module("httpcore")
+    assert core.chain == ("__main__", "app", "httpx._client")
+    assert core.imported_by == "httpx._client" and core.at_startup is True
+    assert r.module("lib").at_startup is False
+    assert r.module("lib.dep").at_startup is False  # inherited from the run-time import
+    assert r.module("lib").chain == ("__main__",)
+    assert r.suggestions == ()  # httpcore: a library's import; lib: made at run time
+
+
+def test_suggestions_skip_configured_names_and_lazy_loads() -> None:
+    site = f"{SITE}/"
+    events = [
+        ev("app", -1, 0.0, 1.0),
+        ev("covered.sub", 0, 0.0, 0.1, origin=site + "covered/sub.py"),  # inside lazy 'covered'
+        ev("crit", 0, 0.1, 0.2, origin=site + "crit/__init__.py"),  # critical
+        ev("big", 0, 0.2, 0.3, origin=site + "big/__init__.py"),  # lazy 'big.part' inside it
+        ev("free", 0, 0.3, 0.4, origin=site + "free.py"),
+        ev("myapp", 0, 0.4, 0.5),  # first-party
+        # Lazy first-party 'myapp.reports' loaded outside any import: what its body imports is
+        # its dependency, although the importer is the program's own code.
+        ev("dep", -1, 2.0, 2.5, origin=site + "dep.py", importer="myapp.reports"),
+        ev("dep.inner", 6, 2.1, 2.2, origin=site + "dep/inner.py"),
+    ]
+    existing = ExistingConfig(
+        installed=True, path="/p/pyproject.toml", profile=None,
+        lazy=("covered", "myapp.reports"), critical=("crit", "big.part"),
+    )  # fmt: skip
+    got = {s.name for s in report(events, existing=existing).suggestions}
+    assert got == {"free"}
+    without = {s.name for s in report(events).suggestions}
+    assert without == {"covered.sub", "crit", "big", "free", "dep"}
+
+
+def test_merged_block_keeps_configured_names_and_says_where_it_goes() -> None:
+    site = f"{SITE}/"
+    events = [
+        ev("app", -1, 0.0, 1.0),
+        ev("pkg", 0, 0.0, 0.2, origin=site + "pkg/__init__.py"),
+        ev("other", 0, 0.2, 0.3, origin=site + "other.py"),
+    ]
+    existing = ExistingConfig(
+        installed=False, path="/p/pyproject.toml", profile="dev", lazy=("keep", "pkg.sub"),
+        lazy_source="/p/pyproject.toml [tool.lazymed.profiles.dev]",
+    )  # fmt: skip
+    r = report(events, existing=existing)
+    assert merged_lazy(r.suggestions, existing) == ["keep", "pkg", "other"]
+    toml = suggestion_toml(r)
+    assert tomllib.loads(toml) == {"lazy": ["keep", "pkg", "other"]}
+    text = " ".join(line[2:] for line in toml.splitlines() if line.startswith("# "))
+    assert "(pkg.sub now covered by a new name)" in text
+    assert "replace `lazy = [...]` in /p/pyproject.toml [tool.lazymed.profiles.dev]" in text
+    assert "did not run lazymed.install()" in text
+    # Nothing new: the configured list, unchanged, still pasteable.
+    quiet = suggestion_toml(report(events[:1], existing=existing))
+    assert "Nothing to add" in quiet
+    assert tomllib.loads(quiet) == {"lazy": ["keep", "pkg.sub"]}
+    # No configuration at all: a whole table, as before.
+    assert tomllib.loads(suggestion_toml(report(events)))["tool"]["lazymed"]["lazy"] == [
+        "pkg",
+        "other",
+    ]

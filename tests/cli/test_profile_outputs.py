@@ -44,7 +44,7 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
         path = f"{prefix}.{key}" if prefix else key
         if isinstance(value, dict) and set(value) == COST_KEYS:
             out[path] = value
-        elif isinstance(value, dict) and path != "lazymed_status":
+        elif isinstance(value, dict) and path not in ("lazymed_status", "suggestion.existing"):
             out.update(flatten(value, path))
         elif isinstance(value, list) and value and isinstance(value[0], dict):
             out[path + "[]"] = value

@@ -801,3 +801,27 @@ def test_too_deep_expressions_are_an_error_not_a_crash(tmp_path: Path) -> None:
         (str(deep), "too deeply nested to analyse")
     ]
     assert result.exit_status == 1
+
+
+def test_aliased_from_import_fix_names_the_real_attribute() -> None:
+    """`from m import Settings as S`: the fix spells `m.Settings` (the alias S is no attribute)."""
+    src = textwrap.dedent(
+        """
+        from llama_index.core import Settings as S, VectorStoreIndex
+        """
+    ).encode()
+    (finding,) = scan_source("app.py", src, ("llama_index.core",))
+    assert finding.kind == "from-import"
+    assert "`llama_index.core.Settings` where S is used" in finding.fix
+    assert "`llama_index.core.VectorStoreIndex` where VectorStoreIndex is used" in finding.fix
+    assert "llama_index.core.S`" not in finding.fix
+
+
+def test_a_pip_distribution_name_in_the_config_gets_a_hint(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.lazymed]\nlazy = ["llama-index-core"]\n')
+    (tmp_path / "app.py").write_text("import json\n")
+    proc = run_scan(tmp_path, "app.py", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "configuration error:" in proc.stderr
+    assert "hint: 'llama-index-core' is the name of the pip distribution" in proc.stderr
+    assert "write 'llama_index.core'" in proc.stderr
