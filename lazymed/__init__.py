@@ -11,8 +11,8 @@ from ._install import enabled, install, uninstall
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ._hooks import on_load
     from ._status import ModuleStatus, Status, status
+    from .hooks import on_load
 
 __version__ = "0.1.0"
 
@@ -36,7 +36,7 @@ _LATE = {
     "status": "_status",
     "Status": "_status",
     "ModuleStatus": "_status",
-    "on_load": "_hooks",
+    "on_load": "hooks",
 }
 
 

@@ -1,4 +1,8 @@
-"""``lazymed.on_load()``: run a callback when a module really loads."""
+"""``lazymed.on_load()``: run a callback when a module really loads.
+
+Outside the core (``lazymed/_*.py``, standard library only): for modules lazymed does not manage
+it hands the callback to wrapt's post-import hooks. Imported on first use of ``lazymed.on_load``.
+"""
 
 import sys
 
