@@ -134,14 +134,25 @@ _IMPORT_FROM = _IMPORT_NAME = _LOAD_ATTR = _LOAD_METHOD = -1
 _handle_fromlist_code = _bootstrap._handle_fromlist.__code__
 
 
+# (IMPORT_NAME, IMPORT_FROM, LOAD_ATTR, LOAD_METHOD) of the interpreters this was checked on
+# (tests/core/test_regressions.py compares with opcode.opmap): importing `opcode` at a lazy
+# module's first use would cost more than the rest of the load machinery.
+OPCODES = {(3, 11): (108, 109, 106, 160), (3, 12): (108, 109, 106, -2)}
+
+
 def _opcodes() -> None:
     global _IMPORT_FROM, _IMPORT_NAME, _LOAD_ATTR, _LOAD_METHOD
-    import opcode  # only once a pending module meets an import statement or a probe
+    known = OPCODES.get(sys.version_info[:2])
+    if known is None:
+        import opcode  # another interpreter version: ask it
 
-    _IMPORT_FROM = opcode.opmap["IMPORT_FROM"]
-    _IMPORT_NAME = opcode.opmap["IMPORT_NAME"]
-    _LOAD_ATTR = opcode.opmap["LOAD_ATTR"]
-    _LOAD_METHOD = opcode.opmap.get("LOAD_METHOD", -2)  # merged into LOAD_ATTR in 3.12
+        known = (
+            opcode.opmap["IMPORT_NAME"],
+            opcode.opmap["IMPORT_FROM"],
+            opcode.opmap["LOAD_ATTR"],
+            opcode.opmap.get("LOAD_METHOD", -2),  # merged into LOAD_ATTR in 3.12
+        )
+    _IMPORT_NAME, _IMPORT_FROM, _LOAD_ATTR, _LOAD_METHOD = known
 
 
 def attribute_syntax(frame: "FrameType") -> bool:
