@@ -133,7 +133,9 @@ class LazyLoader:
             record.imported_at = call_site(sys._getframe(1))
         stack = loading_stack()
         stack.append(module.__name__)  # a load inside a load: error chains name both
-        rss0, t0 = rss_bytes(), now()
+        # Measured only for a status() record: two /proc reads per module add up in a
+        # package's load of dozens of its own submodules.
+        rss0, t0 = (rss_bytes(), now()) if record is not None else (None, 0.0)
         try:
             self.real.exec_module(module)
         finally:
