@@ -178,16 +178,6 @@ def _cache_file(path: str) -> str | None:
     return os.path.join(root, f"{h:016x}.marshal")
 
 
-def read_table(path: str) -> dict[str, object] | None:
-    """The ``[tool.lazymed]`` table of the TOML file ``path`` (``None`` if it has none).
-
-    Served from the marshal cache when the file's size, mtime and inode are unchanged.
-    Raises ConfigError naming the file when it cannot be read or is not valid TOML.
-    """
-    table = _read(os.path.abspath(path))[0]
-    return table if isinstance(table, dict) else None
-
-
 def _read(path: str) -> Entry:
     """``(raw table, validated tables or None, stamp, cache file)`` of ``path``."""
     try:
