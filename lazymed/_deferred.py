@@ -20,6 +20,7 @@ from ._registry import call_site
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from types import CodeType, FrameType
     from typing import Any
 
     from ._module import Pending
@@ -268,6 +269,61 @@ def _forward_doc_and_module(cls: type) -> None:
     # properties (functools.wraps copies both): put the properties back.
     for name in ("__doc__", "__module__"):
         type.__setattr__(cls, name, _StandIn.__dict__[name])
+
+
+# code object -> (names its code uses where only the real object works, {offset of an
+# IMPORT_FROM: the name it binds})
+_analysed: "dict[CodeType, tuple[frozenset[str], dict[int, str]]]" = {}
+_LOADS = ("LOAD_NAME", "LOAD_GLOBAL")
+_KEEP_LOADS = ("BUILD_TUPLE", "CACHE", "PUSH_NULL", "NOP")
+
+
+def _analyse(code: "CodeType") -> "tuple[frozenset[str], dict[int, str]]":
+    """Read ``code`` (a module's) and the code nested in it with :mod:`dis`: which names are
+    used where a stand-in cannot pass — ``raise Name``, ``except Name`` / ``except (A, B)``
+    (C-level exception checks), and anything a class body reads (annotations and decorators
+    that pydantic, dataclasses or attrs inspect at class creation) — and which name each
+    ``from ... import`` binds."""
+    import dis  # deferred from-imports only; once per importing module
+
+    needs: set[str] = set()
+    binds: dict[int, str] = {}
+
+    def visit(co: "CodeType", class_body: bool, top: bool) -> None:
+        loaded: list[str] = []
+        previous = None
+        for ins in dis.get_instructions(co):
+            name = ins.opname
+            after_import_from = previous is not None and previous.opname == "IMPORT_FROM"
+            if top and after_import_from and name in ("STORE_NAME", "STORE_GLOBAL"):
+                assert previous is not None
+                binds[previous.offset] = str(ins.argval)
+            if name in _LOADS:
+                loaded.append(str(ins.argval))
+                if class_body:
+                    needs.add(str(ins.argval))
+            elif name == "RAISE_VARARGS" or name == "CHECK_EXC_MATCH":
+                needs.update(loaded[-2:] if name == "RAISE_VARARGS" else loaded)
+                loaded = []
+            elif name not in _KEEP_LOADS and not name.startswith(("LOAD_", "PRECALL", "CALL")):
+                loaded = []
+            previous = ins
+        for const in co.co_consts:
+            if isinstance(const, type(co)):
+                visit(const, not const.co_flags & 1, False)  # not CO_OPTIMIZED: a class body
+
+    visit(code, False, True)
+    result = (frozenset(needs), binds)
+    _analysed[code] = result
+    return result
+
+
+def needs_real_object(importer: "FrameType", attr: str) -> bool:
+    """Whether the module executing ``from X import attr`` (``importer``) uses the bound name
+    where only the real object works (see :func:`_analyse`): then the import stays eager."""
+    code = importer.f_code
+    needs, binds = _analysed.get(code) or _analyse(code)
+    return binds.get(importer.f_lasti, attr) in needs or attr in needs
 
 
 class Deferred(_StandIn):

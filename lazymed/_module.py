@@ -307,9 +307,10 @@ class LazyModule(ModuleType):
                 and _module_level(importer)
                 and not in_try_block(importer)  # `except ImportError:` fallbacks need the answer
             ):
-                from ._deferred import Deferred
+                from ._deferred import Deferred, needs_real_object
 
-                return Deferred(self, attr, importer.f_globals, call_site(importer))
+                if not needs_real_object(importer, attr):
+                    return Deferred(self, attr, importer.f_globals, call_site(importer))
         load(state, attr, caller)
         if pending(self) is None:
             # Loaded: look up again through the module's class now, which may be its own

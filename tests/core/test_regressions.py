@@ -640,3 +640,35 @@ def test_known_opcode_numbers_match_this_interpreter() -> None:
         pytest.skip("no table entry for this Python: lazymed asks the opcode module")
     names = ("IMPORT_NAME", "IMPORT_FROM", "LOAD_ATTR", "LOAD_METHOD")
     assert known == tuple(opcode.opmap.get(n, -2) for n in names)
+
+
+def test_deferred_names_used_where_only_the_real_object_works_stay_eager(
+    pkgs: Packages,
+) -> None:
+    """`raise Name`, `except Name` and class bodies (pydantic reads annotations at class
+    creation) need the real object: those from-imports load at the statement."""
+    pkgs.module(
+        "rexc",
+        "class NotFound(Exception):\n    pass\nclass Other(Exception):\n    pass\n"
+        "class Url(str):\n    pass\n",
+    )
+    pkgs.module("rhelp", "def helper():\n    return 1\n")
+    lazymed.install(lazy=["rexc", "rhelp"], from_import="deferred")
+    pkgs.module(
+        "rexc_user",
+        "from rhelp import helper\nfrom rexc import NotFound as NF, Other, Url\n"
+        "def f():\n    raise NF\n"
+        "def g():\n    try:\n        raise ValueError\n    except (Other, ValueError):\n"
+        "        return 'caught'\n"
+        "class Model:\n    url: Url\n",
+    )
+    __import__("rexc_user")
+    user = sys.modules["rexc_user"].__dict__
+    real = sys.modules["rexc"]
+    assert user["NF"] is real.NotFound
+    assert user["Other"] is real.Other
+    assert user["Url"] is real.Url
+    assert type(user["helper"]).__name__ == "Deferred"  # an ordinary call: still deferred
+    with pytest.raises(real.NotFound):
+        user["f"]()
+    assert user["g"]() == "caught"
