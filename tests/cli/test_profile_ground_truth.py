@@ -22,6 +22,9 @@ import pytest
 from _profile_helpers import MIB, env_with, module, run_json, write
 
 SLEEP = 0.25
+# time.sleep guarantees at least SLEEP of wall time, but the profiler subtracts its own measured
+# bookkeeping from each module's figures, an estimate that can undercut by microseconds.
+SLEEP_FLOOR = SLEEP - 0.01
 OBJECTS = 50_000
 BLOCK = 20 * MIB
 
@@ -102,9 +105,9 @@ def test_threads_are_attributed_to_the_module_that_started_them(report: dict[str
 
 def test_sleep_is_attributed_to_the_module_that_slept(report: dict[str, Any]) -> None:
     sleeper = module(report, "gt_sleep")
-    assert sleeper["self"]["seconds"] >= SLEEP
+    assert sleeper["self"]["seconds"] >= SLEEP_FLOOR
     root = module(report, "gt_root")
-    assert root["cumulative"]["seconds"] >= SLEEP
+    assert root["cumulative"]["seconds"] >= SLEEP_FLOOR
     assert root["self"]["seconds"] < sleeper["self"]["seconds"]
 
 
@@ -251,5 +254,5 @@ def test_concurrent_imports_are_recorded_per_thread(tmp_path: Path) -> None:
     assert sorted(m["name"] for m in loads) == ["th_a", "th_b", "th_shared"]
     for m in loads:
         assert m["thread"] != 0 and m["chain"] == ["<thread>"] and m["parent_id"] is None
-        assert m["self"]["seconds"] >= SLEEP
+        assert m["self"]["seconds"] >= SLEEP_FLOOR
     assert module(report, "threading")["thread"] == 0
