@@ -285,15 +285,9 @@ class LazyModule(ModuleType):
         if state is None:
             return _module_getattribute(self, attr)
         if state.loading_tid == _get_ident():
-            # Our own load is running: a partly initialised module, as with eager import.
-            value = _module_getattribute(self, attr)
-            if type(value) is LazyModule and from_import_frame(sys._getframe(1)) is not None:
-                # The package's own `from . import sub` of a submodule imported lazily from
-                # outside earlier: eager import would run it here, so run it.
-                child = pending(value)
-                if child is not None and child.loading_tid is None:
-                    load(child, None, sys._getframe(1))
-            return value
+            # Our own load is running: a partly initialised module, as with eager import. (The
+            # package's own imports of pending submodules run them through _lock_unlock_module.)
+            return _module_getattribute(self, attr)
         caller = sys._getframe(1)
         importer = from_import_frame(caller)
         if importer is not None and attr != "__all__":
