@@ -154,10 +154,7 @@ def _import_critical(name: str, cfg: Config) -> None:
             "during lazymed.install(); lazymed is not installed"
         )
         raise
-    record.load_seconds = now() - t0
-    rss1 = rss_bytes()
-    record.rss_growth_bytes = None if rss0 is None or rss1 is None else rss1 - rss0
-    record.state = LOADED
+    record.loaded(now() - t0, rss0, rss_bytes())
 
 
 def uninstall() -> None:

@@ -5,7 +5,7 @@ Core layer: standard library only.
 
 import sys
 
-from ._registry import LOADED, REGISTRY, call_site, now, rss_bytes
+from ._registry import REGISTRY, call_site, now, rss_bytes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -142,10 +142,7 @@ class LazyLoader:
             stack.pop()
         if record is None:
             return
-        record.load_seconds = now() - t0
-        rss1 = rss_bytes()
-        record.rss_growth_bytes = None if rss0 is None or rss1 is None else rss1 - rss0
-        record.state = LOADED
+        record.loaded(now() - t0, rss0, rss_bytes())
         if stack and record.first_used_at is None:
             record.first_used_at = f"the load of lazy module {stack[-1]!r}"
 

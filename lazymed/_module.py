@@ -25,7 +25,6 @@ from ._registry import (
     DISABLED,
     FAILED,
     LAZY,
-    LOADED,
     LOADING,
     REGISTRY,
     Record,
@@ -642,10 +641,7 @@ def _execute(
     if DETACHED.get(name) is state:
         del DETACHED[name]
     state.loading_tid = None
-    record.state = LOADED
-    record.error = None
-    record.load_seconds = seconds
-    record.rss_growth_bytes = None if rss0 is None or rss1 is None else rss1 - rss0
+    record.loaded(seconds, rss0, rss1)
     with REGISTRY.lock:
         return list(REGISTRY.callbacks.pop(name, ()))
 

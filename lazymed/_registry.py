@@ -82,6 +82,16 @@ class Record:
         self.rss_growth_bytes: int | None = None
         self.error: str | None = None
 
+    def loaded(self, seconds: float, rss_before: int | None, rss_after: int | None) -> None:
+        """Mark the module loaded: ``seconds`` its code took, RSS readings around it (bytes)."""
+        self.state = LOADED
+        self.error = None
+        self.load_seconds = seconds
+        if rss_before is None or rss_after is None:
+            self.rss_growth_bytes = None
+        else:
+            self.rss_growth_bytes = rss_after - rss_before
+
 
 class Registry:
     """Names and records. Mutations take ``lock``; reads of single dict entries rely on the GIL."""
