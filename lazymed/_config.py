@@ -14,44 +14,16 @@ import os
 import sys
 
 from ._errors import ConfigError
+from ._keys import DEFAULTS, ENV_PREFIX, FALSE_WORDS, RESERVED_ENV, SCHEMA, TRUE_WORDS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    Kind = tuple[object, ...]
-    Schema = dict[str, Kind]
 
-ENV_PREFIX = "LAZYMED_"
-#: Environment variables with a meaning of their own (not setting overrides).
-RESERVED_ENV = {
-    "LAZYMED_CONFIG": "path of the pyproject.toml to read",
-    "LAZYMED_DISABLE": "1/true/yes/on: install() does nothing, every import stays eager",
-    "LAZYMED_PROFILE": "name of the profile to activate",
-    "LAZYMED_CACHE_DIR": "where parsed configs are cached (empty: no cache)",
-}
-
-# A kind is a tuple whose first item names it; validators below interpret them.
-MODULES: "Kind" = ("modules",)
-# The schema of [tool.lazymed]. Later layers (memory, startup, web, isolate) add sub-tables as
-# ("table", {key: kind}) entries; profiles and environment overrides pick them up automatically.
-SCHEMA: "Schema" = {
-    "lazy": MODULES,
-    "critical": MODULES,
-    "from_import": ("choice", ("eager", "deferred")),
-    "disabled_modules": MODULES,
-}
-DEFAULTS: dict[str, object] = {
-    "lazy": (),
-    "critical": (),
-    "from_import": "eager",
-    "disabled_modules": (),
-}
 _CACHE_VERSION = 2
 # A parse-cache entry: (raw [tool.lazymed] table, validated tables or None, stamp, cache file)
 Entry = tuple[object, object, object, "str | None"]
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("", "0", "false", "no", "off")
 
 
 class Config:
@@ -213,7 +185,7 @@ def _validated(
     (validation runs once per file version, not once per start)."""
     table, validated, stamp, cache = _read(path) if entry is None else entry
     if validated is None:
-        from ._schema import validate_document
+        from ._validate import validate_document
 
         validated = validate_document(table if isinstance(table, dict) else {}, label)
         _store(path, stamp, table, validated, cache)
@@ -291,9 +263,9 @@ def env_flag(name: str, environ: "Mapping[str, str]") -> bool:
     if raw is None:
         return False
     value = raw.strip().lower()
-    if value in _TRUE:
+    if value in TRUE_WORDS:
         return True
-    if value in _FALSE:
+    if value in FALSE_WORDS:
         return False
     raise ConfigError(
         f"environment variable {name}={raw!r}: expected 1/true/yes/on or 0/false/no/off"
@@ -359,7 +331,7 @@ def load_config(
 
     from_env: dict[str, object] = {}
     if any(k.startswith(ENV_PREFIX) and k not in RESERVED_ENV for k in env):
-        from ._schema import env_overrides
+        from ._validate import env_overrides
 
         from_env = env_overrides(env)
     table = merge(table, from_env)
@@ -374,7 +346,7 @@ def load_config(
     if given:
         if "profiles" in given:
             raise ConfigError("install(profiles=...): profiles can only be defined in the file")
-        from ._schema import validate_table
+        from ._validate import validate_table
 
         kw_table = validate_table(given, SCHEMA, "install() keyword")
         table = merge(table, kw_table)
@@ -422,6 +394,6 @@ def check_module_name(name: object, where: str) -> str:
     """``name`` if it is a dotted module name (``a.b_c.d``); else ConfigError naming ``where``."""
     if isinstance(name, str) and name and all(part.isidentifier() for part in name.split(".")):
         return name
-    from ._schema import check_module_name as explain  # raises with the full message
+    from ._validate import check_module_name as explain  # raises with the full message
 
     return explain(name, where)

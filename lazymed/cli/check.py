@@ -50,8 +50,9 @@ from importlib.machinery import (
 )
 from typing import Any
 
-from lazymed._config import ENV_PREFIX, Config, env_flag, load_config
+from lazymed._config import Config, env_flag, load_config
 from lazymed._errors import ConfigError
+from lazymed._keys import ENV_PREFIX
 
 PROG = "lazymed check"
 SCHEMA = "lazymed.check/1"

@@ -101,7 +101,7 @@ def test_core_import_path_is_standard_library_only(tmp_path: Path) -> None:
         "re",
         "threading",
         "__future__",
-        "lazymed._schema",  # validation: only on a cache miss, overrides, or an error
+        "lazymed._validate",  # validation: only on a cache miss, overrides, or an error
     ):
         assert heavy not in result, heavy
     # the lazy packages: their module objects only, none of their code

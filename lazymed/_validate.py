@@ -5,14 +5,14 @@ Imported only when something must be validated: a config-cache miss, ``LAZYMED_*
 which keeps ``import lazymed; lazymed.install()`` within its start-up budget.
 """
 
-from ._config import _FALSE, _TRUE, ENV_PREFIX, RESERVED_ENV, SCHEMA
 from ._errors import ConfigError
+from ._keys import ENV_PREFIX, FALSE_WORDS, RESERVED_ENV, SCHEMA, TRUE_WORDS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from ._config import Kind, Schema
+    from ._keys import Kind, Schema
 
 
 def _suggest(word: str, choices: "Iterable[str]") -> str:
@@ -128,9 +128,9 @@ def _parse_env_value(name: str, raw: str, kind: "Kind") -> object:
         return [item.strip() for item in raw.split(",") if item.strip()]
     if tag == "bool":
         value = raw.strip().lower()
-        if value in _TRUE:
+        if value in TRUE_WORDS:
             return True
-        if value in _FALSE:
+        if value in FALSE_WORDS:
             return False
         raise ConfigError(f"environment variable {name}={raw!r}: expected true or false")
     if tag in ("int", "number"):
