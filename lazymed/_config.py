@@ -306,7 +306,9 @@ def load_config(
         except ConfigError as exc:
             if not origin_hint:
                 raise
-            raise ConfigError(f"{exc}{origin_hint}") from None
+            raise ConfigError(
+                f"{exc}{origin_hint}", where=exc.where, rejected=exc.rejected
+            ) from None
         if not isinstance(entry[0], dict):
             raise ConfigError(f"{path}{origin_hint}: no [tool.lazymed] table in this file")
     else:

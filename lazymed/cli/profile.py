@@ -19,16 +19,15 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
+from lazymed.cli._common import UsageError
+from lazymed.cli._common import error as _print_error
+
 if TYPE_CHECKING:  # the profiler is imported by run() only: `lazymed --help` must stay cheap
     from lazymed.profiler import Report, Target
 
 PROG = "lazymed profile"
 # Table rankings (lazymed.profiler._table.SORT_KEYS; a test keeps the two in step).
 SORT_CHOICES = ("alloc", "objects", "rss", "self", "time")
-
-
-class UsageError(Exception):
-    """Bad command line (exit status 2)."""
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -182,7 +181,7 @@ def _print_terminal(report: Report, args: argparse.Namespace) -> None:
 
 
 def _error(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    _print_error(PROG, message)
 
 
 def run(args: argparse.Namespace) -> int:

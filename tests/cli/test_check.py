@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from lazymed.cli.check import resolve
+from lazymed.check import resolve
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -591,7 +591,7 @@ def test_did_you_mean_only_suggests_names_that_exist(tmp_path: Path, site: Path)
 
 
 def test_close_matches_and_edit_distance() -> None:
-    from lazymed.cli.check import close_matches, edit_distance
+    from lazymed.check import close_matches, edit_distance
 
     assert edit_distance("sbu", "sub") == 1
     assert edit_distance("myapp", "mmap") == 2

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from lazymed.cli.scan import KINDS, module_name_for, scan_paths, scan_source
+from lazymed.scan import KINDS, module_name_for, scan_paths, scan_source
 
 REPO = Path(__file__).resolve().parents[2]
 LAZY = ("heavylib", "nspkg.heavy", "app.plugins")
