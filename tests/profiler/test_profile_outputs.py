@@ -76,6 +76,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "app.py": """
                 import json
                 import flask
+                import requests
+                session = requests.Session()  # used at import time: not suggested
                 print("hello from the target")
                 try:
                     import not_installed_xyz
