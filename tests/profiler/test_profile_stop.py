@@ -34,6 +34,9 @@ server.serve_forever()
 """
 
 
+PROFILE = (sys.executable, "-m", "lazymed", "profile")
+
+
 def _alive(pid: int) -> bool:
     """Whether ``pid`` is a live process (a zombie waiting for its parent counts as gone)."""
     try:
@@ -134,8 +137,7 @@ def test_background_job_with_sigint_ignored_is_stopped(tmp_path: Path, signame: 
 def test_duration_ends_each_run_and_the_report_is_complete(tmp_path: Path) -> None:
     ready, tmp, env = _setup(tmp_path)
     proc = subprocess.run(
-        [sys.executable, "-m", "lazymed", "profile", "--json", "--no-baseline"]
-        + ["--duration", "2", "serve.py"],
+        [*PROFILE, "--json", "--no-baseline", "--duration", "2", "serve.py"],
         cwd=tmp_path,
         env=env,
         capture_output=True,

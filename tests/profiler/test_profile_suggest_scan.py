@@ -92,7 +92,8 @@ def test_deferred_from_imports_are_judged_by_their_use(tmp_path: Path) -> None:
 def test_text_report_says_why(tmp_path: Path) -> None:
     site = write(tmp_path / "site-packages", SITE)
     proj = write(tmp_path / "proj", {"app.py": APP, "pyproject.toml": "[tool.lazymed]\n"})
-    proc = run_cli("--plain", *ZERO, "--no-baseline", "--no-alloc", "app.py", cwd=proj, paths=[site])
+    args = ("--plain", *ZERO, "--no-baseline", "--no-alloc", "app.py")
+    proc = run_cli(*args, cwd=proj, paths=[site])
     assert proc.returncode == 0, proc.stderr
     text = " ".join(line.lstrip("# ") for line in proc.stdout.splitlines())
     assert 'Not suggested: "usedpkg"' in text
