@@ -15,6 +15,7 @@ A :class:`Disabled` stand-in raises :class:`lazymed.DisabledModuleError` on ever
 import operator
 import sys
 
+from ._cpython import getframe, instruction_offset
 from ._registry import call_site
 
 TYPE_CHECKING = False
@@ -323,7 +324,7 @@ def needs_real_object(importer: "FrameType", attr: str) -> bool:
     where only the real object works (see :func:`_analyse`): then the import stays eager."""
     code = importer.f_code
     needs, binds = _analysed.get(code) or _analyse(code)
-    return binds.get(importer.f_lasti, attr) in needs or attr in needs
+    return binds.get(instruction_offset(importer), attr) in needs or attr in needs
 
 
 class Deferred(_StandIn):
@@ -386,7 +387,7 @@ class Disabled(_StandIn):
         _set(self, "_lm_module", module)
         _set(self, "_lm_attr", attr)
         _set(self, "_lm_state", state)
-        _set(self, "_lm_site", call_site(sys._getframe(2)))
+        _set(self, "_lm_site", call_site(getframe(2)))
 
     def __repr__(self) -> str:
         # Safe for debuggers and loggers that print globals: a repr is not a use.
@@ -396,7 +397,7 @@ class Disabled(_StandIn):
     def _lm_resolve(self) -> "Any":
         from ._module import disabled_error
 
-        raise disabled_error(_get(self, "_lm_state"), _get(self, "_lm_attr"), sys._getframe(2))
+        raise disabled_error(_get(self, "_lm_state"), _get(self, "_lm_attr"), getframe(2))
 
 
 for _cls in (Deferred, Disabled):

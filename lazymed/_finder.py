@@ -14,6 +14,8 @@ cost ~14 ms to import). Core layer: standard library only.
 
 import sys
 
+from ._cpython import ModuleSpec as _ModuleSpec
+from ._cpython import find_and_load_unlocked_code, find_real_spec, find_spec_code, getframe
 from ._registry import REGISTRY
 
 TYPE_CHECKING = False
@@ -22,39 +24,22 @@ if TYPE_CHECKING:
     from importlib.machinery import ModuleSpec
     from types import ModuleType
 
-_bootstrap = sys.modules["_frozen_importlib"]
 _ABSENT = object()
 # lazymed._module (lazy module objects, loads) is imported by the first registered import,
 # not by install(): the install path stays a few modules small.
-# find_spec is an import (not a query) when importlib's _find_spec calls it for
-# _find_and_load_unlocked.
-_find_spec_code = _bootstrap._find_spec.__code__
-_import_code = _bootstrap._find_and_load_unlocked.__code__
-
-
-def find_real_spec(name: str, path: "Sequence[str] | None") -> "ModuleSpec | None":
-    """The spec the finders on ``sys.meta_path`` other than lazymed's give for ``name``."""
-    for finder in list(sys.meta_path):
-        if isinstance(finder, LazyFinder):
-            continue
-        find_spec = getattr(finder, "find_spec", None)
-        if find_spec is None:
-            continue
-        spec: ModuleSpec | None = find_spec(name, path, None)
-        if spec is not None:
-            return spec
-    return None
 
 
 def _new_spec(name: str, loader: object, like: "ModuleSpec | None" = None) -> "ModuleSpec":
     """A package spec for ``name`` (origin taken from ``like``)."""
     origin = None if like is None else like.origin
-    spec: ModuleSpec = _bootstrap.ModuleSpec(name, loader, origin=origin, is_package=True)
+    spec: ModuleSpec = _ModuleSpec(name, loader, origin=origin, is_package=True)  # type: ignore[arg-type]  # duck-typed loader
     return spec
 
 
 class LazyFinder:
     """The meta path finder ``install()`` puts first on ``sys.meta_path``."""
+
+    _lazymed_finder = True  # find_real_spec skips it (without importing this module)
 
     def find_spec(
         self,
@@ -75,12 +60,12 @@ class LazyFinder:
             state = pending(target)
             if state is not None:
                 if state.disabled:
-                    raise disabled_error(state, "reload", sys._getframe(2))
-                load(state, None, sys._getframe(1))
+                    raise disabled_error(state, "reload", getframe(2))
+                load(state, None, getframe(1))
             return None
-        caller = sys._getframe(1)
-        if caller.f_code is not _find_spec_code or (
-            caller.f_back is not None and caller.f_back.f_code is not _import_code
+        caller = getframe(1)
+        if caller.f_code is not find_spec_code or (
+            caller.f_back is not None and caller.f_back.f_code is not find_and_load_unlocked_code
         ):
             # A query (importlib.util.find_spec, pkgutil, runpy), not an import: the real answer.
             return None
@@ -94,7 +79,7 @@ class LazyFinder:
             # "the parent import may have imported it" rule would.
             from ._loaders import ExistingLoader
 
-            spec_for_existing: ModuleSpec = _bootstrap.ModuleSpec(name, ExistingLoader(existing))
+            spec_for_existing: ModuleSpec = _ModuleSpec(name, ExistingLoader(existing))  # type: ignore[arg-type]
             return spec_for_existing
         spec = self.real_spec(name, path, target)
         if role == "ancestor":

@@ -8,12 +8,12 @@ milliseconds of a bare interpreter start, so nothing here imports typing, loggin
 import os
 import sys
 
+from . import _cpython
 from ._config import Config, env_flag, load_config
 from ._errors import ConfigError, LazymedWarning
 from ._finder import LazyFinder
 from ._registry import LOADED, REGISTRY, call_site, now, rss_bytes
 
-_bootstrap = sys.modules["_frozen_importlib"]
 _FINDER = LazyFinder()
 
 
@@ -45,7 +45,10 @@ def install(
     ``$LAZYMED_PROFILE``) < ``LAZYMED_*`` environment variables < these keywords.
 
     Critical modules are imported here, in order. Idempotent for the same configuration.
-    ``LAZYMED_DISABLE=1`` makes this a logged no-op (every import stays eager).
+    ``LAZYMED_DISABLE=1`` makes this a logged no-op (every import stays eager). So does an
+    interpreter lazymed was not verified on, or one lacking an importlib internal it needs
+    (``lazymed._cpython.PROBLEM``): then it warns once (LazymedWarning naming the version and the
+    missing piece) and installs nothing, rather than a half-working finder.
 
     Raises ConfigError (naming the file and key, profile, variable or keyword) for a bad
     configuration or for a second ``install()`` with a different one; re-raises the import error
@@ -53,6 +56,9 @@ def install(
     Warns (LazymedWarning) for each registered lazy module that was already imported.
     """
     if _disabled_by_env():
+        return
+    if _cpython.PROBLEM is not None:
+        _fail_closed(_cpython.PROBLEM)
         return
     cfg = load_config(
         config,
@@ -80,6 +86,23 @@ def install(
             stacklevel=2,
         )
     _activate(cfg)
+
+
+_warned: list[str] = []  # the fail-closed warning, once per process
+
+
+def _fail_closed(problem: str) -> None:
+    if problem in _warned:
+        return
+    _warned.append(problem)
+    import warnings  # only when there is something to say
+
+    warnings.warn(
+        f"lazymed.install() does nothing: {problem}. Every import stays eager (as with "
+        "LAZYMED_DISABLE=1). Upgrade lazymed, or report the interpreter version.",
+        LazymedWarning,
+        stacklevel=3,
+    )
 
 
 def _reinstall_message(current: "Config | None", new: Config) -> str:
@@ -142,10 +165,10 @@ def _import_critical(name: str, cfg: Config) -> None:
     record = REGISTRY.record(name, "critical")
     if record.state == LOADED and name in sys.modules:
         return
-    record.imported_at = call_site(sys._getframe(2))
+    record.imported_at = call_site(_cpython.getframe(2))
     rss0, t0 = rss_bytes(), now()
     try:
-        _bootstrap._gcd_import(name)  # importlib.import_module without importing importlib
+        _cpython.gcd_import(name)  # importlib.import_module without importing importlib
     except BaseException as exc:
         record.state = "failed"
         record.error = f"{type(exc).__name__}: {exc}"

@@ -5,6 +5,7 @@ Core layer: standard library only.
 
 import sys
 
+from ._cpython import builds_module, getframe, unlocked
 from ._registry import REGISTRY, call_site, now, rss_bytes
 
 TYPE_CHECKING = False
@@ -12,16 +13,6 @@ if TYPE_CHECKING:
     from importlib.abc import Loader
     from importlib.machinery import ModuleSpec
     from types import ModuleType
-
-
-_LoaderBasics = sys.modules["_frozen_importlib_external"]._LoaderBasics
-
-
-def _builds_module(loader: "Loader") -> bool:
-    """Whether ``loader.create_module`` does the work itself (C extensions, builtins), instead
-    of the default "return None, let importlib create an empty module"."""
-    create = getattr(type(loader), "create_module", None)
-    return create is not None and create is not _LoaderBasics.create_module
 
 
 _SPEC_ATTRS = (
@@ -87,13 +78,13 @@ class LazyLoader:
         return getattr(self.real, attr)
 
     def create_module(self, spec: "ModuleSpec") -> "ModuleType | None":
-        from ._module import DETACHED, LazyModule, load_parents, pending, unlocked
+        from ._module import DETACHED, LazyModule, load_parents, pending
 
-        if not self.defer or _builds_module(self.real):
+        if not self.defer or builds_module(self.real):
             # This module runs now. Its parent packages, if still pending, must run first
             # (without holding importlib's lock on this module: see _module.unlocked).
             with unlocked(spec.name):
-                load_parents(spec.name, sys._getframe(1))
+                load_parents(spec.name, getframe(1))
             self.defer = False
         existing = sys.modules.get(spec.name)
         if existing is None:
@@ -118,7 +109,7 @@ class LazyLoader:
             self.existing.exec_module(module)
             state = pending(module)
             if state is not None and not self.defer:
-                load(state, None, sys._getframe(1))  # a re-imported failed module, run now
+                load(state, None, getframe(1))  # a re-imported failed module, run now
             return
         spec = module.__spec__
         if spec is not None:
@@ -130,7 +121,7 @@ class LazyLoader:
         # Runs now: a C extension, or imported by another lazy module's code while it loads.
         record = REGISTRY.record(module.__name__, "lazy") if self.record else None
         if record is not None and record.imported_at is None:
-            record.imported_at = call_site(sys._getframe(1))
+            record.imported_at = call_site(getframe(1))
         stack = loading_stack()
         stack.append(module.__name__)  # a load inside a load: error chains name both
         # Measured only for a status() record: two /proc reads per module add up in a

@@ -8,7 +8,7 @@ loading. Any other attribute access executes the module with its real loader and
 class back to :class:`types.ModuleType`, as the stdlib ``importlib.util.LazyLoader`` does, so
 the steady state costs nothing.
 
-Locking leans on importlib's own per-module locks (``_frozen_importlib._get_module_lock``): they
+Locking leans on importlib's own per-module locks (``_cpython.get_module_lock``): they
 are re-entrant, detect deadlocks between threads, and are the locks a concurrent ``import X``
 waits on. lazymed holds no lock of its own while module code runs. This replaces the stdlib
 LazyLoader's locking, which lets concurrent first uses fail on Python < 3.11.9 / 3.12.3
@@ -20,6 +20,21 @@ Core layer: standard library only.
 import _thread
 import sys
 
+from ._cpython import (
+    DeadlockError,
+    ModuleSpec,
+    attribute_syntax,
+    find_and_load_unlocked_code,
+    find_real_spec,
+    from_import_frame,
+    get_module_lock,
+    getframe,
+    in_try_block,
+    module_level,
+    original_lock_unlock,
+    patch_lock_unlock,
+    unlocked,
+)
 from ._errors import DisabledModuleError, LazymedWarning
 from ._registry import (
     DISABLED,
@@ -43,7 +58,6 @@ if TYPE_CHECKING:
     from types import ModuleType
 else:
     ModuleType = type(sys)  # types.ModuleType without importing types
-_bootstrap = sys.modules["_frozen_importlib"]  # importlib._bootstrap, always loaded
 _module_getattribute = ModuleType.__getattribute__
 _module_dir = ModuleType.__dir__
 _get_ident = _thread.get_ident
@@ -127,96 +141,7 @@ def pending(module: object) -> "Pending | None":
     return state if state is not None and state.module is module else None
 
 
-# ------------------------------------------------------------------ import-statement context
-
-_IMPORT_FROM = _IMPORT_NAME = _LOAD_ATTR = _LOAD_METHOD = -1
-_handle_fromlist_code = _bootstrap._handle_fromlist.__code__
-
-
-# (IMPORT_NAME, IMPORT_FROM, LOAD_ATTR, LOAD_METHOD) of the interpreters this was checked on
-# (tests/core/test_regressions.py compares with opcode.opmap): importing `opcode` at a lazy
-# module's first use would cost more than the rest of the load machinery.
-OPCODES = {(3, 11): (108, 109, 106, 160), (3, 12): (108, 109, 106, -2)}
-
-
-def _opcodes() -> None:
-    global _IMPORT_FROM, _IMPORT_NAME, _LOAD_ATTR, _LOAD_METHOD
-    known = OPCODES.get(sys.version_info[:2])
-    if known is None:
-        import opcode  # another interpreter version: ask it
-
-        known = (
-            opcode.opmap["IMPORT_NAME"],
-            opcode.opmap["IMPORT_FROM"],
-            opcode.opmap["LOAD_ATTR"],
-            opcode.opmap.get("LOAD_METHOD", -2),  # merged into LOAD_ATTR in 3.12
-        )
-    _IMPORT_NAME, _IMPORT_FROM, _LOAD_ATTR, _LOAD_METHOD = known
-
-
-def attribute_syntax(frame: "FrameType") -> bool:
-    """Whether ``frame`` is evaluating ``obj.name`` syntax (not getattr()/hasattr() probes)."""
-    if _IMPORT_FROM < 0:
-        _opcodes()
-    return _at(frame, _LOAD_ATTR) or _at(frame, _LOAD_METHOD)
-
-
-def _varint(data: bytes, i: int) -> tuple[int, int]:
-    byte = data[i]
-    value = byte & 63
-    while byte & 64:
-        i += 1
-        byte = data[i]
-        value = (value << 6) | (byte & 63)
-    return value, i + 1
-
-
-def in_try_block(frame: "FrameType") -> bool:
-    """Whether ``frame``'s current instruction is covered by an exception handler (a ``try`` or
-    ``with`` block), read from ``co_exceptiontable`` (format of CPython's
-    Objects/exception_handling_notes.txt, as ``dis._parse_exception_table`` reads it)."""
-    table = frame.f_code.co_exceptiontable
-    lasti = frame.f_lasti
-    i = 0
-    while i < len(table):
-        start, i = _varint(table, i)
-        length, i = _varint(table, i)
-        _target, i = _varint(table, i)
-        _depth, i = _varint(table, i)
-        if start * 2 <= lasti < (start + length) * 2:
-            return True
-    return False
-
-
-def _at(frame: "FrameType", op: int) -> bool:
-    code = frame.f_code.co_code
-    lasti = frame.f_lasti
-    return 0 <= lasti < len(code) and code[lasti] == op
-
-
-def from_import_frame(frame: "FrameType") -> "FrameType | None":
-    """The importer's frame if ``frame`` is evaluating ``from X import name`` on this module
-    (IMPORT_FROM, or importlib's ``_handle_fromlist`` probing a package); else ``None``."""
-    if _IMPORT_FROM < 0:
-        _opcodes()
-    if frame.f_code is _handle_fromlist_code:
-        importer = frame.f_back
-        if importer is not None and _at(importer, _IMPORT_NAME):
-            return importer
-        return None
-    return frame if _at(frame, _IMPORT_FROM) else None
-
-
-def _module_level(frame: "FrameType") -> bool:
-    return frame.f_locals is frame.f_globals
-
-
 # --------------------------------------------------------------------------- lazy module
-
-if TYPE_CHECKING:
-    from importlib.machinery import ModuleSpec
-else:
-    ModuleSpec = _bootstrap.ModuleSpec  # the same class, without importing importlib.machinery
 
 
 class PendingSpec(ModuleSpec):
@@ -227,7 +152,7 @@ class PendingSpec(ModuleSpec):
     true, calls ``importlib._bootstrap._lock_unlock_module(name)``. While a lazy module's code
     runs, such an import of a module that is still pending would, with eager imports, find it
     executed; so ``_initializing`` answers true then, and the ``_lock_unlock_module`` wrapper
-    (:func:`_patch_lock_unlock`) runs the module there, where its errors propagate to the import
+    (:func:`_lock_unlock_module`) runs the module there, where its errors propagate to the import
     statement (an exception raised inside ``_initializing`` itself would be swallowed by CPython's
     ``_PyModuleSpec_IsInitializing``). Side-effect imports (``import pkg.plugins  # registers``)
     keep their order.
@@ -251,23 +176,13 @@ def _must_run_now(name: str) -> "Pending | None":
     return None
 
 
-_original_lock_unlock = _bootstrap._lock_unlock_module
-
-
 def _lock_unlock_module(name: str) -> None:
     if loading_stack():
         state = _must_run_now(name)
         if state is not None:
-            load(state, None, sys._getframe(1))
+            load(state, None, getframe(1))
             return
-    _original_lock_unlock(name)
-
-
-def _patch_lock_unlock() -> None:
-    """Route importlib's ``_lock_unlock_module`` through :func:`_lock_unlock_module` (once; it
-    defers to the original for every module that is not a pending lazy one)."""
-    if _bootstrap._lock_unlock_module is not _lock_unlock_module:
-        setattr(_bootstrap, "_lock_unlock_module", _lock_unlock_module)  # noqa: B010  # typed module
+    original_lock_unlock(name)
 
 
 class LazyModule(ModuleType):
@@ -275,7 +190,7 @@ class LazyModule(ModuleType):
 
     def __getattribute__(self, attr: str) -> object:
         if attr in NO_LOAD:
-            if attr == "__path__" and sys._getframe(1).f_code is _find_and_load_unlocked_code:
+            if attr == "__path__" and getframe(1).f_code is find_and_load_unlocked_code:
                 current_path = _before_submodule_import(self)
                 if current_path is not None:
                     return current_path
@@ -287,7 +202,7 @@ class LazyModule(ModuleType):
             # Our own load is running: a partly initialised module, as with eager import. (The
             # package's own imports of pending submodules run them through _lock_unlock_module.)
             return _module_getattribute(self, attr)
-        caller = sys._getframe(1)
+        caller = getframe(1)
         importer = from_import_frame(caller)
         if importer is not None and attr != "__all__":
             found = _from_import_submodule(self, state, attr, caller, importer)
@@ -297,7 +212,7 @@ class LazyModule(ModuleType):
             if (
                 config is not None
                 and config.from_import == "deferred"
-                and _module_level(importer)
+                and module_level(importer)
                 and not in_try_block(importer)  # `except ImportError:` fallbacks need the answer
             ):
                 from ._deferred import Deferred, needs_real_object
@@ -316,20 +231,20 @@ class LazyModule(ModuleType):
             # Another class from outside would unhook the load for good: run the module first.
             state = pending(self)
             if state is not None and state.loading_tid != _get_ident():
-                load(state, attr, sys._getframe(1))
+                load(state, attr, getframe(1))
         ModuleType.__setattr__(self, attr, value)
 
     def __delattr__(self, attr: str) -> None:
         state = pending(self)
         if state is not None:
-            load(state, attr, sys._getframe(1))
+            load(state, attr, getframe(1))
         ModuleType.__delattr__(self, attr)
 
     def __dir__(self) -> list[str]:
         # dir() lists the module's own names, which only its code can create: load first.
         state = pending(self)
         if state is not None:
-            load(state, "__dir__", sys._getframe(1))
+            load(state, "__dir__", getframe(1))
         return list(_module_dir(self))
 
 
@@ -370,15 +285,10 @@ def _from_import_submodule(
     if caller is importer:
         return _NOT_A_SUBMODULE  # IMPORT_FROM of a name the package does not have yet
     # importlib's _handle_fromlist probing hasattr(pkg, attr): is there such a submodule?
-    from ._finder import find_real_spec
-
     if find_real_spec(full, path) is None:
         return _NOT_A_SUBMODULE
     # "absent": _handle_fromlist imports pkg.sub (a lazy module) and binds it on the package
     raise AttributeError(attr)
-
-
-_find_and_load_unlocked_code = _bootstrap._find_and_load_unlocked.__code__
 
 
 def _before_submodule_import(package: "ModuleType") -> object:
@@ -399,7 +309,7 @@ def _before_submodule_import(package: "ModuleType") -> object:
     if state is None or state.disabled or state.loading_tid is not None:
         return None
     namespace = _module_getattribute(package, "__dict__")
-    importer = sys._getframe(2)
+    importer = getframe(2)
     child = importer.f_locals.get("name")
     from ._bindings import may_change_imports
 
@@ -409,8 +319,6 @@ def _before_submodule_import(package: "ModuleType") -> object:
     if not run and path is None:
         run = True  # not a package: only its own code can make `child` importable
     if not run and isinstance(child, str):
-        from ._finder import find_real_spec
-
         run = find_real_spec(child, path) is None
     if not run:
         return None
@@ -455,10 +363,10 @@ def load(state: "Pending", attr: str | None, caller: "FrameType | None") -> None
     load_parents(state.name, caller)
     if pending(state.module) is not state:
         return  # a parent's code imported and used this module
-    lock = _bootstrap._get_module_lock(state.name)
+    lock = get_module_lock(state.name)
     try:
         lock.acquire()
-    except _bootstrap._DeadlockError:
+    except DeadlockError:
         # Two threads each loading a module the other needs at import time. Eager CPython hands
         # one of them the partly initialised module; do the same rather than hang.
         return
@@ -496,38 +404,7 @@ def load_parents(name: str, caller: "FrameType | None") -> None:
         else:
             # Another thread is running it: wait for that load (importlib's lock, with its
             # deadlock detection), as an eager import of the parent would.
-            _original_lock_unlock(parent_name)
-
-
-def unlocked(name: str) -> "_Unlocked":
-    """Context manager: release this thread's hold on importlib's module lock for ``name``
-    (importlib holds it while it imports ``name``) and take it back afterwards. Running a
-    pending parent package from inside the child's import must not hold the child's lock:
-    another thread may be running that parent, whose code imports the child (lock-order
-    inversion, which importlib would break with _DeadlockError in the other thread)."""
-    return _Unlocked(name)
-
-
-class _Unlocked:
-    __slots__ = ("held", "lock")
-
-    def __init__(self, name: str) -> None:
-        self.lock = _bootstrap._get_module_lock(name)
-        self.held = 0
-
-    def __enter__(self) -> None:
-        lock = self.lock
-        count = getattr(lock, "count", None)
-        if getattr(lock, "owner", None) != _get_ident() or count is None:
-            return  # not ours, or an importlib without these fields: keep it
-        held = len(count) if isinstance(count, list) else int(count)  # 3.12+ keeps a list
-        for _ in range(held):
-            lock.release()
-        self.held = held
-
-    def __exit__(self, *exc: object) -> None:
-        for _ in range(self.held):
-            self.lock.acquire()
+            original_lock_unlock(parent_name)
 
 
 def _execute(
@@ -675,10 +552,10 @@ def register(module: "ModuleType", loader: "Loader | None", record: Record, disa
     spec = module.__spec__
     if type(spec) is ModuleSpec:
         object.__setattr__(spec, "__class__", PendingSpec)
-        _patch_lock_unlock()
+        patch_lock_unlock(_lock_unlock_module)
     record.state = DISABLED if disabled else LAZY
     if record.imported_at is None:
-        record.imported_at = call_site(sys._getframe(1))
+        record.imported_at = call_site(getframe(1))
 
 
 # --------------------------------------------------------------------------- disabled module
@@ -720,7 +597,7 @@ class DisabledModule(ModuleType):
         state = pending(self)
         if state is None:
             return _module_getattribute(self, attr)
-        caller = sys._getframe(1)
+        caller = getframe(1)
         if from_import_frame(caller) is not None and attr != "__all__":
             from ._deferred import Disabled
 
