@@ -184,11 +184,18 @@ def uninstall() -> None:
     """Remove lazymed's finder from ``sys.meta_path``.
 
     Modules already imported keep working, including lazy modules that have not loaded yet
-    (they still load on first use). Later imports are ordinary. A no-op when not installed.
+    (they still load on first use). Later imports are ordinary. The patch of importlib's
+    ``_lock_unlock_module`` is undone here when no lazy module is pending, else by the load of
+    the last one. A no-op when not installed.
     """
     while _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
     REGISTRY.installed = False
+    # importlib's _lock_unlock_module route goes too, once no lazy module is pending (else the
+    # last one to load removes it). lazymed._module exists only after a first lazy import.
+    loads = sys.modules.get(f"{__package__}._module")
+    if loads is not None:
+        loads.release_route()
 
 
 def is_installed() -> bool:

@@ -34,6 +34,7 @@ from ._cpython import (
     original_lock_unlock,
     patch_lock_unlock,
     unlocked,
+    unpatch,
 )
 from ._errors import DisabledModuleError, LazymedWarning
 from ._registry import (
@@ -520,7 +521,11 @@ def _execute(
     state.loading_tid = None
     record.loaded(seconds, rss0, rss1)
     with REGISTRY.lock:
-        return list(REGISTRY.callbacks.pop(name, ()))
+        _routed.discard(name)
+        callbacks = list(REGISTRY.callbacks.pop(name, ()))
+    if not REGISTRY.installed:
+        release_route()  # uninstalled, and maybe this was the last pending module
+    return callbacks
 
 
 # id(module) -> (module, replacement): modules that replaced their own sys.modules entry.
@@ -552,10 +557,29 @@ def register(module: "ModuleType", loader: "Loader | None", record: Record, disa
     spec = module.__spec__
     if type(spec) is ModuleSpec:
         object.__setattr__(spec, "__class__", PendingSpec)
-        patch_lock_unlock(_lock_unlock_module)
+        if not disabled:
+            with REGISTRY.lock:
+                _routed.add(module.__name__)
+                patch_lock_unlock(_lock_unlock_module)
     record.state = DISABLED if disabled else LAZY
     if record.imported_at is None:
         record.imported_at = call_site(getframe(1))
+
+
+# Names of pending lazy modules that may need the _lock_unlock_module route (see PendingSpec).
+_routed: set[str] = set()
+
+
+def release_route() -> None:
+    """Undo the ``_lock_unlock_module`` patch once no pending lazy module is left in
+    ``sys.modules`` (called by ``uninstall()`` and after each load while uninstalled): only an
+    import of a name in ``sys.modules`` can reach the route."""
+    with REGISTRY.lock:
+        for name in list(_routed):
+            if pending(sys.modules.get(name)) is None:
+                _routed.discard(name)
+        if not _routed:
+            unpatch()
 
 
 # --------------------------------------------------------------------------- disabled module

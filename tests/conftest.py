@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import lazymed
-from lazymed import _module, _registry
+from lazymed import _cpython, _module, _registry
 from lazymed._finder import LazyFinder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,8 +54,12 @@ def import_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
         sys.path_importer_cache.update(importer_cache)
         for key in set(_module.PENDING) - pending:
             del _module.PENDING[key]
+        lazymed.uninstall()  # no pending module left in sys.modules: the importlib patch goes
+        patched = _cpython.patched()
+        _cpython.unpatch()
         _registry.REGISTRY.reset()
     assert not leaked, f"lazymed.uninstall() left finders on sys.meta_path: {leaked}"
+    assert not patched, "lazymed left importlib._bootstrap._lock_unlock_module patched"
 
 
 class Packages:
