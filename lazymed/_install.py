@@ -9,10 +9,10 @@ import os
 import sys
 
 from . import _cpython
-from ._config import Config, env_flag, load_config
+from ._config import Config, check_module_name, env_flag, load_config
 from ._errors import ConfigError, LazymedWarning
 from ._finder import LazyFinder
-from ._registry import LOADED, REGISTRY, call_site, now, rss_bytes
+from ._registry import LOADED, REGISTRY
 
 _FINDER = LazyFinder()
 
@@ -139,12 +139,11 @@ def _activate(cfg: Config) -> None:
 
 
 def _check_and_import(cfg: Config) -> None:
-    # lazymed._module is loaded by the first lazy import; before that no module is lazy.
-    core = sys.modules.get(f"{__package__}._module")
-    ours = () if core is None else (core.LazyModule, core.DisabledModule)
+    # lazymed._load is loaded by the first lazy import; before that no module is lazy.
+    loads = sys.modules.get(f"{__package__}._load")
     for name in (*cfg.lazy, *cfg.disabled_modules):
         module = sys.modules.get(name)
-        if module is not None and type(module) not in ours:
+        if module is not None and (loads is None or loads.pending(module) is None):
             record = REGISTRY.record(name, REGISTRY.role_of(name) or "lazy")
             record.state = LOADED
             record.imported_at = record.imported_at or "before lazymed.install()"
@@ -165,6 +164,8 @@ def _import_critical(name: str, cfg: Config) -> None:
     record = REGISTRY.record(name, "critical")
     if record.state == LOADED and name in sys.modules:
         return
+    from ._probe import call_site, now, rss_bytes  # only with critical modules configured
+
     record.imported_at = call_site(_cpython.getframe(2))
     rss0, t0 = rss_bytes(), now()
     try:
@@ -192,8 +193,8 @@ def uninstall() -> None:
         sys.meta_path.remove(_FINDER)
     REGISTRY.installed = False
     # importlib's _lock_unlock_module route goes too, once no lazy module is pending (else the
-    # last one to load removes it). lazymed._module exists only after a first lazy import.
-    loads = sys.modules.get(f"{__package__}._module")
+    # last one to load removes it). lazymed._load exists only after a first lazy import.
+    loads = sys.modules.get(f"{__package__}._load")
     if loads is not None:
         loads.release_route()
 
@@ -207,7 +208,5 @@ def enabled(name: str) -> bool:
     """Whether ``name`` may be used: False if it (or a parent package) is switched off by
     ``disabled_modules`` in the installed configuration. Imports nothing; True when lazymed is
     not installed. Raises ConfigError if ``name`` is not a dotted module name."""
-    from ._config import check_module_name
-
     check_module_name(name, "lazymed.enabled()")
     return REGISTRY.role_of(name) != "disabled"
