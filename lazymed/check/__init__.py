@@ -7,7 +7,8 @@ registered name without importing it.
 * :func:`distribution_hint` explains a pip distribution name written where a module name
   belongs (``llama-index-core`` -> ``llama_index.core``); :func:`config_error_hints` does so for
   the names a :class:`~lazymed.ConfigError` rejected (its ``rejected`` field).
-* :func:`check` judges the effective configuration and the file's other profiles and returns a
+* :func:`load_configs` loads the effective configuration and the file's other profiles;
+  :func:`check` judges them and the file's other profiles and returns a
   :class:`Report` of :class:`Problem` s; :func:`render_text` and :func:`report_json` render it
   (schema ``lazymed.check/1``, documented in docs/check-and-scan.md).
 
@@ -29,6 +30,7 @@ from lazymed.check._problems import (
     Report,
     Role,
     check,
+    load_configs,
     source_kind,
 )
 from lazymed.check._render import SCHEMA, render_text, report_json
@@ -50,6 +52,7 @@ __all__ = [
     "distribution_modules",
     "distribution_text",
     "edit_distance",
+    "load_configs",
     "render_text",
     "report_json",
     "resolve",

@@ -8,8 +8,9 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from lazymed._config import Config, env_flag
-from lazymed.check._distributions import distribution_hint, distribution_text
+from lazymed._config import Config, env_flag, load_config
+from lazymed._errors import ConfigError
+from lazymed.check._distributions import config_error_hints, distribution_hint, distribution_text
 from lazymed.check._resolve import Resolution, resolve, startup_modules
 
 ROLES = ("critical", "lazy", "disabled")
@@ -360,3 +361,41 @@ def check(
         report.problems.extend(_problems_for(mod))
     report.problems.extend(_redundant(cfg))
     return report
+
+
+def load_configs(
+    config: str | os.PathLike[str] | None = None,
+    *,
+    profile: str | None = None,
+    start_dir: str | None = None,
+) -> tuple[Config, list[Config], list[Problem], bool]:
+    """What :func:`check` needs, loaded as ``install()`` would: the effective configuration
+    (``config`` or the nearest pyproject.toml from ``start_dir``, default the working
+    directory; ``profile`` or ``$LAZYMED_PROFILE``), the file's other profiles, a
+    ``profile-invalid`` :class:`Problem` for each of those that cannot be activated (with
+    distribution hints), and whether ``LAZYMED_DISABLE`` is set.
+
+    Raises ConfigError when the effective configuration cannot be loaded or ``LAZYMED_DISABLE``
+    is not a boolean (as ``install()`` would)."""
+    disabled = env_flag("LAZYMED_DISABLE", os.environ)
+    cfg = load_config(config, profile=profile, start_dir=start_dir or os.getcwd())
+    others: list[Config] = []
+    problems: list[Problem] = []
+    if cfg.path is not None:
+        for name in cfg.profiles:
+            if name == cfg.profile:
+                continue
+            try:
+                others.append(load_config(cfg.path, profile=name))
+            except ConfigError as exc:
+                hints = "".join(f"; {h['message']}" for h in config_error_hints(exc))
+                problems.append(
+                    Problem(
+                        "error",
+                        "profile-invalid",
+                        None,
+                        f"profile {name!r} cannot be activated: {exc}{hints}",
+                        f"fix [tool.lazymed.profiles.{name}] in {cfg.path}",
+                    )
+                )
+    return cfg, others, problems, disabled

@@ -35,15 +35,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lazymed.cli._common import USAGE_STATUS, add_config_options, config_error_text
-
-if TYPE_CHECKING:
-    from lazymed._config import Config
-    from lazymed.check import Problem
 
 PROG = "lazymed check"
 
@@ -66,46 +61,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _load(args: argparse.Namespace) -> tuple[Config, list[Config], list[Problem], bool]:
-    """The effective configuration, the file's other profiles, their problems and whether
-    ``LAZYMED_DISABLE`` is set. Raises ConfigError when the effective configuration cannot be
-    loaded or ``LAZYMED_DISABLE`` is not a boolean (as ``install()`` would); a broken inactive
-    profile becomes a problem instead."""
-    from lazymed._config import env_flag, load_config
-    from lazymed._errors import ConfigError
-    from lazymed.check import Problem, config_error_hints
-
-    disabled = env_flag("LAZYMED_DISABLE", os.environ)
-    cfg = load_config(args.config, profile=args.profile, start_dir=os.getcwd())
-    others: list[Config] = []
-    problems: list[Problem] = []
-    if cfg.path is not None:
-        for name in cfg.profiles:
-            if name == cfg.profile:
-                continue
-            try:
-                others.append(load_config(cfg.path, profile=name))
-            except ConfigError as exc:
-                hints = "".join(f"; {h['message']}" for h in config_error_hints(exc))
-                problems.append(
-                    Problem(
-                        "error",
-                        "profile-invalid",
-                        None,
-                        f"profile {name!r} cannot be activated: {exc}{hints}",
-                        f"fix [tool.lazymed.profiles.{name}] in {cfg.path}",
-                    )
-                )
-    return cfg, others, problems, disabled
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the check and print the report. Returns the exit status (see module doc)."""
     from lazymed._errors import ConfigError
-    from lazymed.check import SCHEMA, check, render_text, report_json
+    from lazymed.check import SCHEMA, check, load_configs, render_text, report_json
 
     try:
-        cfg, others, profile_problems, disabled = _load(args)
+        cfg, others, profile_problems, disabled = load_configs(args.config, profile=args.profile)
     except ConfigError as exc:
         text, hints = config_error_text(exc)
         print(f"{PROG}: {text}", file=sys.stderr)

@@ -71,9 +71,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Scan and print the findings. Returns the exit status (see module doc)."""
-    from lazymed._config import load_config
     from lazymed._errors import ConfigError
-    from lazymed.scan import render_text, report_json, scan_paths
+    from lazymed.scan import config_for, render_text, report_json, scan_paths
 
     paths: list[str] = list(args.paths) or [os.curdir]
     try:
@@ -82,9 +81,7 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError(f"no such file or directory: {path}")
         first = paths[0] if os.path.isdir(paths[0]) else os.path.dirname(paths[0]) or os.curdir
         try:
-            cfg = load_config(args.config, profile=args.profile, start_dir=first)
-            if cfg.path is None:  # nothing above the scanned code: the project we are in
-                cfg = load_config(args.config, profile=args.profile, start_dir=os.getcwd())
+            cfg = config_for(paths, args.config, profile=args.profile)
         except ConfigError as exc:
             raise UsageError(config_error_text(exc)[0]) from None
         if not cfg.lazy:

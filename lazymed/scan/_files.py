@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 
+from lazymed._config import Config, load_config
 from lazymed.scan._model import ParseError, ScanResult
 from lazymed.scan._scanner import scan_source
 
@@ -64,3 +65,21 @@ def scan_paths(paths: Sequence[str], lazy: Sequence[str], from_import: str) -> S
         except RecursionError:  # generated code with expressions nested thousands deep
             result.errors.append(ParseError(path, None, "too deeply nested to analyse"))
     return result
+
+
+def config_for(
+    paths: Sequence[str],
+    config: str | os.PathLike[str] | None = None,
+    *,
+    profile: str | None = None,
+) -> Config:
+    """The configuration a scan of ``paths`` uses: ``config`` if given (else
+    ``$LAZYMED_CONFIG``), else the nearest pyproject.toml with ``[tool.lazymed]`` above the first
+    path, else above the working directory (the project the scan runs in); ``profile`` (else
+    ``$LAZYMED_PROFILE``) activated. Raises ConfigError as ``install()`` would."""
+    first = paths[0] if paths else os.curdir
+    start = first if os.path.isdir(first) else os.path.dirname(first) or os.curdir
+    cfg = load_config(config, profile=profile, start_dir=start)
+    if cfg.path is None:  # nothing above the scanned code: the project we are in
+        cfg = load_config(config, profile=profile, start_dir=os.getcwd())
+    return cfg
