@@ -26,15 +26,18 @@ def edit_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
-def close_matches(word: str, candidates: "Iterable[str]") -> "list[str]":
+def close_matches(
+    word: str, candidates: "Iterable[str]", *, suffixes: bool = False
+) -> "list[str]":
     """Candidates that look like a typo of ``word``, closest first: at most 1 edit for a word
     of up to 5 characters, 2 for longer ones (``supabse`` -> ``supabase``; ``myapp`` is not
-    ``mmap``), case differences counting as edits; or ``word`` with its ``_suffix`` left off
-    (``limit`` -> ``limit_mb``), ranked after the typos."""
+    ``mmap``), case differences counting as edits. With ``suffixes`` (config keys, whose units
+    are suffixes), also ``word`` with its ``_suffix`` left off (``limit`` -> ``limit_mb``),
+    ranked after the typos; not for module names (``supabase`` is not ``supabase_auth``)."""
     limit = 1 if len(word) <= 5 else 2
     scored: list[tuple[int, str]] = []
     for candidate in set(candidates) - {word}:
-        if word and candidate.startswith(word + "_") and not word.endswith("_"):
+        if suffixes and word and candidate.startswith(word + "_") and not word.endswith("_"):
             scored.append((limit + 1, candidate))
             continue
         if abs(len(candidate) - len(word)) > limit:

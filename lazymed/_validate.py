@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def _suggest(word: str, choices: "Iterable[str]") -> str:
     from ._typos import close_matches  # error path only
 
-    close = close_matches(word, choices)
+    close = close_matches(word, choices, suffixes=True)
     return f" Did you mean {close[0]!r}?" if close else ""
 
 

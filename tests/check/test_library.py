@@ -60,9 +60,11 @@ def test_close_matches_and_edit_distance() -> None:
 def test_the_typo_matcher_also_serves_config_errors(tmp_path: Path) -> None:
     from lazymed._typos import close_matches
 
-    assert close_matches("limit", ["limit_mb", "mode"]) == ["limit_mb"]  # a unit left off
-    assert close_matches("LAZYMED_", ["LAZYMED_LAZY"]) == []
-    assert close_matches("lazzy", ["lazy", "lazy_x"]) == ["lazy"]  # typos rank first
+    # Config keys: a unit suffix left off matches too, after the typos; module names: not.
+    assert close_matches("limit", ["limit_mb", "mode"], suffixes=True) == ["limit_mb"]
+    assert close_matches("limit", ["limit_mb", "mode"]) == []
+    assert close_matches("LAZYMED_", ["LAZYMED_LAZY"], suffixes=True) == []
+    assert close_matches("limit", ["limit_mb", "limt"], suffixes=True) == ["limt", "limit_mb"]
     (tmp_path / "pyproject.toml").write_text("[tool.lazymed]\nfrom_imprt = 'eager'\n")
     with pytest.raises(ConfigError, match="Did you mean 'from_import'"):
         load_config(tmp_path / "pyproject.toml")
