@@ -26,9 +26,7 @@ def edit_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
-def close_matches(
-    word: str, candidates: "Iterable[str]", *, suffixes: bool = False
-) -> "list[str]":
+def close_matches(word: str, candidates: "Iterable[str]", *, suffixes: bool = False) -> "list[str]":
     """Candidates that look like a typo of ``word``, closest first: at most 1 edit for a word
     of up to 5 characters, 2 for longer ones (``supabse`` -> ``supabase``; ``myapp`` is not
     ``mmap``), case differences counting as edits. With ``suffixes`` (config keys, whose units
