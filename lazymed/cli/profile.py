@@ -17,7 +17,9 @@ See docs/profile.md for the options, the figures, profiling a server and the JSO
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 from lazymed.cli._common import UsageError
@@ -198,7 +200,7 @@ def _error(message: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Profile the target and print the report. Returns the exit status (see module doc)."""
-    from lazymed.profiler import ProfileError, profile, render_html, report_json
+    from lazymed.profiler import ProfileError, profile
 
     try:
         target = target_from_args(args)
@@ -233,6 +235,21 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:  # the interpreter given by --python cannot be started
         _error(f"cannot run {args.python or sys.executable}: {exc}")
         return 2
+    # The runs are over and everything they started is gone: a late SIGTERM (a `timeout` that
+    # fired just now) must not cut the report short; it is printed and the command exits.
+    if threading.current_thread() is not threading.main_thread():
+        return _finish(report, args)
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        return _finish(report, args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _finish(report: Report, args: argparse.Namespace) -> int:
+    """Write the report (HTML, JSON or tables) and return the exit status."""
+    from lazymed.profiler import render_html, report_json
+
     status = 0 if report.run.exit_code == 0 else 1
     if args.html:
         try:

@@ -93,8 +93,21 @@ class _ChildInterrupted(Exception):
         self.reason = reason
 
 
+#: A repeat of the signal that started a stop, within this many seconds, is the same request:
+#: ``timeout`` sends SIGTERM to its child and then to its whole process group, so the profiler
+#: receives it twice at once. Later, a repeat means "kill now", like a second Ctrl-C.
+REPEAT_WINDOW = 1.0
+_first_stop: dict[str, float] = {}
+
+
 def _raise_stop(signum: int, frame: object) -> None:
-    raise _Stop(signal.Signals(signum).name)
+    name = signal.Signals(signum).name
+    now = time.monotonic()
+    began = _first_stop.get(name)
+    if began is not None and now - began < REPEAT_WINDOW:
+        return  # the same request delivered twice
+    _first_stop.setdefault(name, now)
+    raise _Stop(name)
 
 
 def _raise_duration(signum: int, frame: object) -> None:
@@ -111,6 +124,7 @@ def stop_signals() -> Iterator[None]:
         yield
         return
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    _first_stop.clear()
     for sig in previous:
         signal.signal(sig, _raise_stop)
     try:
@@ -118,6 +132,7 @@ def stop_signals() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        _first_stop.clear()
 
 
 @dataclass(frozen=True)
