@@ -618,7 +618,12 @@ def profile(
     )
     if alloc_run is not None and alloc_run.raw is None:
         warnings.append("the allocation pass wrote no report: allocation figures are missing")
-    if plain is not None and plain.returncode != timing.returncode and not interrupted:
+    if duration is not None and plain is not None:
+        warnings.append(
+            f"--duration {duration:g} s ended every run: the overhead compares runs of a fixed "
+            "length, so it says little (profile the start-up alone for that)"
+        )
+    elif plain is not None and plain.returncode != timing.returncode and not interrupted:
         warnings.append(
             f"the plain run exited with {plain.returncode}, the profiled run with "
             f"{timing.returncode}: the overhead ratio compares different runs"
