@@ -196,6 +196,12 @@ def spawn(
         if timer:
             previous_alarm = signal.signal(signal.SIGALRM, _raise_duration)
             signal.setitimer(signal.ITIMER_REAL, max(duration or 0.0, 0.001))
+        elif duration is not None:  # no SIGALRM outside the main thread: poll until then
+            try:
+                proc.wait(duration)
+            except subprocess.TimeoutExpired:
+                raise _Stop("duration") from None
+            return proc.returncode, time.perf_counter() - start, None
         if hasattr(os, "wait4"):
             _, status, usage = os.wait4(proc.pid, 0)
             seconds = time.perf_counter() - start

@@ -168,3 +168,30 @@ def test_duration_must_be_positive(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "--duration must be a positive number of seconds" in proc.stderr
+
+
+def test_duration_from_a_thread_without_signals(tmp_path: Path) -> None:
+    """``profile(duration=...)`` outside the main thread (no SIGALRM there) polls instead."""
+    import threading
+
+    from lazymed.profiler import Target, profile
+
+    target = Target("code", "import time\nwhile True:\n    time.sleep(0.05)\n")
+    found: dict[str, object] = {}
+
+    def work() -> None:
+        report = profile(
+            target,
+            alloc=False,
+            baseline=False,
+            duration=1.0,
+            cwd=str(tmp_path),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        found["stopped_by"], found["interrupted"] = report.run.stopped_by, report.run.interrupted
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(60)
+    assert found == {"stopped_by": "duration", "interrupted": False}
