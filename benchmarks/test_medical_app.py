@@ -1,7 +1,7 @@
 """Benchmark 5 — the reference medical app (``examples/medical_app``), eager vs lazymed.
 
 Every run is one ``lazymed.demo.measure_run``, the code behind ``python -m lazymed demo``
-(it drives ``lazymed/cli/_measure.py``): the app starts in a fresh interpreter serving on
+(it drives ``lazymed/demo/``): the app starts in a fresh interpreter serving on
 127.0.0.1 (ephemeral port), and this process is its HTTP client and outside observer:
 
 * start-up: from just before the child is spawned to its first ``GET /healthz`` 200. The
