@@ -123,7 +123,19 @@ class LazyFinder:
         defer = not loading_stack()
         # Inside a load (a package's own internal imports): run now, after pending parents;
         # recorded in status() only when registered by name.
-        loader = LazyLoader(spec.loader, defer, record=defer or name in REGISTRY.lazy)
+        record = defer or name in REGISTRY.lazy
+        guarded_at = None
+        if defer:
+            # `try: import X / except ImportError:` needs the failure now, as eager import
+            # gives it (PEP 810 refuses `lazy import` inside try for this reason).
+            from ._guarded import guard, importing_frame
+
+            importer = importing_frame(caller)
+            guarded_at = None if importer is None else guard(importer)
+            defer = guarded_at is None
+        loader = LazyLoader(spec.loader, defer, record=record)
+        if guarded_at is not None:
+            loader.reason = f"the import statement (a handler of ImportError at {guarded_at})"
         spec.loader = loader  # type: ignore[assignment]  # duck-typed Loader
         return spec
 

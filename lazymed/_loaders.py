@@ -81,6 +81,7 @@ class LazyLoader:
         self.defer = defer
         self.record = record  # registered names get a status() record; covered submodules
         self.existing: ExistingLoader | None = None  # not, when they merely run inside a load
+        self.reason: str | None = None  # why a registered name runs at its import statement
 
     def __getattr__(self, attr: str) -> object:
         # get_resource_reader, get_filename, get_data, is_package, get_code, get_source, ...
@@ -131,6 +132,8 @@ class LazyLoader:
         record = REGISTRY.record(module.__name__, "lazy") if self.record else None
         if record is not None and record.imported_at is None:
             record.imported_at = call_site(sys._getframe(1))
+        if record is not None and self.reason is not None:
+            record.first_used_at = self.reason
         stack = loading_stack()
         stack.append(module.__name__)  # a load inside a load: error chains name both
         # Measured only for a status() record: two /proc reads per module add up in a
