@@ -21,6 +21,7 @@ import _thread
 import sys
 
 from ._errors import DisabledModuleError, LazymedWarning
+from ._probes import PROBES, provably_absent
 from ._registry import (
     DISABLED,
     FAILED,
@@ -61,9 +62,6 @@ NO_LOAD = frozenset(
         "__cached__",
         "__dict__",
         "__class__",
-        # Probed on every object by inspect.unwrap (inspect.getsource, signature, doctest);
-        # no module defines it in practice.
-        "__wrapped__",
     }
 )
 
@@ -288,6 +286,10 @@ class LazyModule(ModuleType):
             # package's own imports of pending submodules run them through _lock_unlock_module.)
             return _module_getattribute(self, attr)
         caller = sys._getframe(1)
+        if attr in PROBES and not attribute_syntax(caller) and _probe_absent(self, attr):
+            # getattr()/hasattr() probes of tools (pytest collection, inspect.unwrap) that the
+            # module's files prove it would fail: answered without running it (see _probes).
+            raise AttributeError(f"module {state.name!r} has no attribute {attr!r}")
         importer = from_import_frame(caller)
         if importer is not None and attr != "__all__":
             found = _from_import_submodule(self, state, attr, caller, importer)
@@ -334,6 +336,13 @@ class LazyModule(ModuleType):
 
 
 _NOT_A_SUBMODULE = object()
+
+
+def _probe_absent(module: "LazyModule", attr: str) -> bool:
+    spec = _module_getattribute(module, "__spec__")
+    origin = getattr(spec, "origin", None)
+    locations = getattr(spec, "submodule_search_locations", None)
+    return provably_absent(origin, None if locations is None else list(locations), attr)
 
 
 def _from_import_submodule(
