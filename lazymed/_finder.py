@@ -20,7 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from importlib.machinery import ModuleSpec
-    from types import ModuleType
+    from types import FrameType, ModuleType
 
 _bootstrap = sys.modules["_frozen_importlib"]
 _ABSENT = object()
@@ -43,6 +43,33 @@ def find_real_spec(name: str, path: "Sequence[str] | None") -> "ModuleSpec | Non
         spec: ModuleSpec | None = find_spec(name, path, None)
         if spec is not None:
             return spec
+    return None
+
+
+_find_real_spec_code = find_real_spec.__code__
+
+
+def _import_asking(name: str, frame: "FrameType | None") -> "FrameType | None":
+    """importlib's ``_find_spec`` frame of an import of ``name`` that is asking the finders on
+    ``sys.meta_path`` right now, with another finder's lookup between it and ``frame``.
+
+    Instrumentation finders put ahead of lazymed's (wrapt's post-import hooks, which APM and
+    tracing agents register) answer an import by asking ``importlib.util.find_spec`` and wrapping
+    the loader they get: that nested lookup is the import itself, so lazymed answers it as one and
+    the module stays lazy. ``None`` for a plain query. This finder's own lookup of the real spec
+    (``find_real_spec``) asks the other finders too: a nested lookup under it is a query.
+    """
+    depth = 0
+    while frame is not None and depth < 16:
+        code = frame.f_code
+        if code is _find_real_spec_code:
+            return None
+        if code is _find_spec_code:
+            back = frame.f_back
+            if back is not None and back.f_code is _import_code:
+                return frame if frame.f_locals.get("name") == name else None
+        frame = frame.f_back
+        depth += 1
     return None
 
 
@@ -82,8 +109,12 @@ class LazyFinder:
         if caller.f_code is not _find_spec_code or (
             caller.f_back is not None and caller.f_back.f_code is not _import_code
         ):
-            # A query (importlib.util.find_spec, pkgutil, runpy), not an import: the real answer.
-            return None
+            # A query (importlib.util.find_spec, pkgutil, runpy), not an import: the real answer,
+            # unless another finder ahead of this one asks on behalf of an import of the name.
+            outer = _import_asking(name, caller.f_back)
+            if outer is None:
+                return None
+            caller = outer
         existing = sys.modules.get(name, _ABSENT)
         if existing is None:
             # A parent's code blocked the name, as `import` itself reports it.

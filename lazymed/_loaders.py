@@ -127,6 +127,7 @@ class LazyLoader:
         module.__loader__ = self.real
         if self.defer and type(module) is LazyModule:
             register(module, self.real, REGISTRY.record(module.__name__, "lazy"), disabled=False)
+            _adopt_post_import_hooks(module.__name__)
             return
         # Runs now: a C extension, or imported by another lazy module's code while it loads.
         record = REGISTRY.record(module.__name__, "lazy") if self.record else None
@@ -148,6 +149,23 @@ class LazyLoader:
         record.loaded(now() - t0, rss0, rss_bytes())
         if stack and record.first_used_at is None:
             record.first_used_at = f"the load of lazy module {stack[-1]!r}"
+
+
+def _adopt_post_import_hooks(name: str) -> None:
+    """Move wrapt's post-import hooks for ``name`` (registered by APM and tracing agents through
+    ``wrapt.when_imported`` / ``register_post_import_hook``) to lazymed's ``on_load`` callbacks, so
+    they run when the module really loads rather than on the pending module at the import
+    statement (which would load it there). Reads wrapt only when the program imported it."""
+    importer = sys.modules.get("wrapt.importer")
+    hooks_table = getattr(importer, "_post_import_hooks", None)
+    lock = getattr(importer, "_post_import_hooks_lock", None)
+    if not isinstance(hooks_table, dict) or lock is None:
+        return
+    with lock:
+        hooks = hooks_table.pop(name, None)
+    if hooks:
+        with REGISTRY.lock:
+            REGISTRY.callbacks.setdefault(name, []).extend(h for h in hooks if callable(h))
 
 
 class DisabledLoader:
