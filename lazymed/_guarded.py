@@ -28,7 +28,7 @@ Core layer: standard library only; ``ast`` and ``linecache`` load only in step 2
 
 import sys
 
-from ._module import in_try_block
+from ._cpython import in_try_block, instruction_position
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def guard(frame: "FrameType") -> "str | None":
     tree = _tree(code.co_filename, frame.f_globals)
     if tree is None:
         return f"{code.co_filename}:{frame.f_lineno}"  # covered, source unknown: stay eager
-    position = _position(frame)
+    position = instruction_position(frame)
     if position is None:
         return f"{code.co_filename}:{frame.f_lineno}"
     found = _guarding_node(tree, position, frame)
@@ -92,17 +92,6 @@ def _tree(filename: str, module_globals: "dict[str, object]") -> "ast.Module | N
         tree = None  # source and bytecode disagree: do not guess
     _TREES[filename] = tree
     return tree
-
-
-def _position(frame: "FrameType") -> "tuple[int, int] | None":
-    """(line, column) of the instruction ``frame`` is executing (PEP 657 positions)."""
-    for index, position in enumerate(frame.f_code.co_positions()):
-        if index == frame.f_lasti // 2:
-            line, _end_line, column, _end_column = position
-            if line is None or column is None:
-                return None
-            return line, column
-    return None
 
 
 def _contains(node: "ast.stmt", position: tuple[int, int]) -> bool:
@@ -200,7 +189,7 @@ def _resolve(expr: "ast.expr", frame: "FrameType") -> object:
         base = _resolve(expr.value, frame)
         if base is _UNKNOWN:
             return _UNKNOWN
-        from ._module import pending
+        from ._load import pending
 
         if pending(base) is not None:
             return _UNKNOWN
