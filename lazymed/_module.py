@@ -97,7 +97,9 @@ class LazyModule(ModuleType):
                 from ._deferred import Deferred, needs_real_object
 
                 if not needs_real_object(importer, attr):
-                    return Deferred(self, attr, importer.f_globals, call_site(importer))
+                    standin = Deferred(self, attr, importer.f_globals, call_site(importer))
+                    state.standins.append(standin)
+                    return standin
         load(state, attr, caller)
         if pending(self) is None:
             # Loaded: look up again through the module's class now, which may be its own
