@@ -29,6 +29,7 @@ Core layer: standard library only; ``ast`` and ``linecache`` load only in step 2
 import sys
 
 from ._cpython import in_try_block, instruction_position
+from ._probe import PACKAGE_DIR
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,10 +46,13 @@ _TREES: "dict[str, ast.Module | None]" = {}
 
 
 def importing_frame(frame: "FrameType | None") -> "FrameType | None":
-    """The first frame outside importlib's machinery, walking out from ``frame``."""
+    """The first frame outside importlib's machinery and lazymed's own code (the profiler wraps
+    importlib's ``_find_and_load``), walking out from ``frame``."""
     import_module_code = _import_module_code()
     while frame is not None and (
-        frame.f_code.co_filename in _IMPORTLIB_FILES or frame.f_code is import_module_code
+        frame.f_code.co_filename in _IMPORTLIB_FILES
+        or frame.f_code is import_module_code
+        or frame.f_code.co_filename.startswith(PACKAGE_DIR)
     ):
         frame = frame.f_back
     return frame
