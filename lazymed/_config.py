@@ -10,9 +10,8 @@ only on a parse-cache miss, for environment overrides or keywords, or to explain
 
 import os
 
-from ._errors import ConfigError
 from ._keys import DEFAULTS, ENV_PREFIX, FALSE_WORDS, RESERVED_ENV, SCHEMA, TRUE_WORDS
-from ._pyproject import Entry, find, read, validated_tables
+from ._pyproject import Entry, config_error, find, read, validated_tables
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -118,7 +117,7 @@ def env_flag(name: str, environ: "Mapping[str, str]") -> bool:
         return True
     if value in FALSE_WORDS:
         return False
-    raise ConfigError(
+    raise config_error(
         f"environment variable {name}={raw!r}: expected 1/true/yes/on or 0/false/no/off"
     )
 
@@ -154,12 +153,12 @@ def load_config(
         entry: Entry | None
         try:
             entry = read(path)
-        except ConfigError as exc:
+        except ValueError as exc:  # ConfigError (os.stat's "embedded null byte" too)
             if not origin_hint:
                 raise
-            raise ConfigError(f"{exc}{origin_hint}") from None
+            raise config_error(f"{exc}{origin_hint}") from None
         if not isinstance(entry[0], dict):
-            raise ConfigError(f"{path}{origin_hint}: no [tool.lazymed] table in this file")
+            raise config_error(f"{path}{origin_hint}: no [tool.lazymed] table in this file")
     else:
         path, entry = find(start_dir)
 
@@ -174,7 +173,7 @@ def load_config(
         if active not in profiles:
             defined = ", ".join(sorted(profiles)) or "none"
             via = "install(profile=...)" if profile is not None else "LAZYMED_PROFILE"
-            raise ConfigError(
+            raise config_error(
                 f"unknown profile {active!r} (from {via}); profiles defined in {label}: {defined}"
             )
         table = merge(table, profiles[active])
@@ -196,7 +195,7 @@ def load_config(
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     if given:
         if "profiles" in given:
-            raise ConfigError("install(profiles=...): profiles can only be defined in the file")
+            raise config_error("install(profiles=...): profiles can only be defined in the file")
         from ._validate import validate_table  # validation stays off the plain install path
 
         kw_table = validate_table(given, SCHEMA, "install() keyword")
@@ -218,7 +217,7 @@ def _check_roles(cfg: "Config") -> None:
     for name in cfg.critical:
         for lazy in cfg.lazy:
             if _covers(lazy, name):
-                raise ConfigError(
+                raise config_error(
                     f"{name!r} is critical ({cfg.describe('critical')}) but "
                     + (
                         f"also lazy ({cfg.describe('lazy')})"
@@ -230,7 +229,7 @@ def _check_roles(cfg: "Config") -> None:
                 )
         for off in cfg.disabled_modules:
             if _covers(off, name):
-                raise ConfigError(
+                raise config_error(
                     f"{name!r} is critical ({cfg.describe('critical')}) but "
                     + (
                         f"also disabled ({cfg.describe('disabled_modules')})"

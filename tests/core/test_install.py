@@ -113,7 +113,6 @@ def test_core_import_path_is_standard_library_only(tmp_path: Path) -> None:
 
 INSTALL_PATH = {
     "lazymed",
-    "lazymed._errors",
     "lazymed._keys",
     "lazymed._cpython",
     "lazymed._pyproject",
