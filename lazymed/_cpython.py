@@ -212,9 +212,21 @@ def _at(frame: "FrameType", op: int) -> bool:
     return 0 <= lasti < len(code) and code[lasti] == op
 
 
+_CACHE = 0  # the inline-cache pseudo-instruction after LOAD_ATTR & co. (3.11-3.15)
+
+
 def attribute_syntax(frame: "FrameType") -> bool:
-    """Whether ``frame`` is evaluating ``obj.name`` syntax (not getattr()/hasattr() probes)."""
-    return _at(frame, _LOAD_ATTR) or _at(frame, _LOAD_METHOD)
+    """Whether ``frame`` is evaluating ``obj.name`` syntax (not getattr()/hasattr() probes).
+
+    3.12 leaves ``f_lasti`` on the last inline-cache entry of the ``LOAD_ATTR`` once it is
+    specialised to call an overridden ``__getattribute__`` directly
+    (``LOAD_ATTR_GETATTRIBUTE_OVERRIDDEN``, from the second execution on): step back over the
+    cache entries to the instruction that owns them."""
+    code = frame.f_code.co_code
+    i = frame.f_lasti
+    while 0 < i < len(code) and code[i] == _CACHE:
+        i -= 2
+    return 0 <= i < len(code) and (code[i] == _LOAD_ATTR or code[i] == _LOAD_METHOD)
 
 
 def from_import_frame(frame: "FrameType") -> "FrameType | None":

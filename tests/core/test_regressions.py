@@ -660,3 +660,30 @@ def test_deferred_names_used_where_only_the_real_object_works_stay_eager(
     with pytest.raises(real.NotFound):
         user["f"]()
     assert user["g"]() == "caught"
+
+
+# --------------------------------------------------------------------------- issue 11 §1
+
+
+def test_disabled_module_raises_disabled_module_error_on_every_use(pkgs: Packages) -> None:
+    """#7: on 3.12 the second execution of `m.name` is specialised (LOAD_ATTR calling the
+    overridden __getattribute__ directly), which left f_lasti on an inline-cache entry: lazymed
+    took it for a getattr() probe and raised AttributeError from the second use on, so the
+    README's `except ImportError:` guard (a Flask view) stopped catching it."""
+    pkgs.module("r7_off", "def connect():\n    return 1\n")
+    lazymed.install(disabled_modules=["r7_off"])
+    import r7_off
+
+    def view() -> str:
+        try:
+            r7_off.connect()
+        except ImportError as exc:
+            return type(exc).__name__
+        return "ran"
+
+    assert [view() for _ in range(6)] == ["DisabledModuleError"] * 6
+    for _ in range(4):  # the same instruction again and again
+        with pytest.raises(DisabledModuleError):
+            r7_off.connect
+    assert getattr(r7_off, "connect", "probe") == "probe"  # getattr() probes: AttributeError
+    assert pkgs.runs == []
