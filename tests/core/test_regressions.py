@@ -687,3 +687,91 @@ def test_disabled_module_raises_disabled_module_error_on_every_use(pkgs: Package
             r7_off.connect
     assert getattr(r7_off, "connect", "probe") == "probe"  # getattr() probes: AttributeError
     assert pkgs.runs == []
+
+
+class _SourceLoader:
+    """A frozen-app / plugin style loader: runs source it holds."""
+
+    runs: list[str]
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        type(self).runs.append(module.__name__)
+        exec(self.source, module.__dict__)
+
+
+class _DefaultCreate(_SourceLoader):
+    def create_module(self, spec: object) -> None:
+        return None  # "default module creation"
+
+
+class _Builds(_SourceLoader):
+    def create_module(self, spec: object) -> types.ModuleType:
+        module = types.ModuleType(spec.name)  # type: ignore[attr-defined]
+        module.BUILT = True  # type: ignore[attr-defined]
+        return module
+
+
+class _NoCreate(_SourceLoader):
+    pass
+
+
+def _finder_for(loaders: dict[str, object]) -> object:
+    import importlib.util
+
+    class Finder:
+        @staticmethod
+        def find_spec(name: str, path: object = None, target: object = None) -> object:
+            loader = loaders.get(name)
+            return None if loader is None else importlib.util.spec_from_loader(name, loader)
+
+    return Finder
+
+
+@pytest.mark.parametrize("via_abc", [False, True], ids=["create_module-None", "importlib.abc"])
+def test_custom_loader_with_default_module_creation_is_lazy(via_abc: bool) -> None:
+    """#4: a create_module returning None means "default creation": the module is lazy."""
+    import importlib.abc
+
+    class AbcLoader(importlib.abc.Loader, _SourceLoader):
+        pass
+
+    cls = AbcLoader if via_abc else _DefaultCreate
+    cls.runs = []
+    sys.meta_path.append(_finder_for({"r4_plugin": cls("VALUE = 4\n")}))  # type: ignore[arg-type]
+    lazymed.install(lazy=["r4_plugin"])
+    import r4_plugin
+
+    assert type(r4_plugin) is LazyModule
+    assert cls.runs == []
+    assert r4_plugin.VALUE == 4
+    assert cls.runs == ["r4_plugin"]
+    assert type(r4_plugin) is types.ModuleType
+
+
+def test_custom_loader_that_builds_its_module_runs_at_the_statement() -> None:
+    _Builds.runs = []
+    sys.meta_path.append(_finder_for({"r4_built": _Builds("VALUE = 5\n")}))  # type: ignore[arg-type]
+    lazymed.install(lazy=["r4_built"])
+    import r4_built
+
+    assert _Builds.runs == ["r4_built"]  # cannot be deferred: as eager
+    assert (r4_built.BUILT, r4_built.VALUE) == (True, 5)
+    assert lazymed.status().module("r4_built").state == "loaded"
+
+
+def test_loader_without_create_module_gives_pythons_import_error() -> None:
+    """#4: exec_module without create_module: the ImportError Python gives, not AttributeError."""
+    _NoCreate.runs = []
+    sys.meta_path.append(_finder_for({"r4_nocreate": _NoCreate("X = 1\n")}))  # type: ignore[arg-type]
+    with pytest.raises(ImportError) as eager:
+        import r4_nocreate
+    lazymed.install(lazy=["r4_nocreate"])
+    with pytest.raises(ImportError) as lazy:
+        import r4_nocreate  # noqa: F401
+    assert type(lazy.value) is type(eager.value)
+    assert str(lazy.value) == str(eager.value)
+    assert "create_module" in str(lazy.value)
+    assert _NoCreate.runs == []
