@@ -196,9 +196,11 @@ def load_config(
     if given:
         if "profiles" in given:
             raise config_error("install(profiles=...): profiles can only be defined in the file")
-        from ._validate import validate_table  # validation stays off the plain install path
+        kw_table = _plainly_valid(given)
+        if kw_table is None:  # something to check in depth, or an error to explain
+            from ._validate import validate_table
 
-        kw_table = validate_table(given, SCHEMA, "install() keyword")
+            kw_table = validate_table(given, SCHEMA, "install() keyword")
         table = merge(table, kw_table)
         _record_sources(sources, kw_table, "install() keyword")
 
@@ -206,6 +208,32 @@ def load_config(
     result = Config(path, active, tuple(sorted(profiles)), table, sources)
     _check_roles(result)
     return result
+
+
+def _is_module_name(name: object) -> bool:
+    return isinstance(name, str) and bool(name) and all(p.isidentifier() for p in name.split("."))
+
+
+def _plainly_valid(given: "Mapping[str, object]") -> "dict[str, object] | None":
+    """What ``_validate.validate_table`` returns for ``install()`` keywords that are plainly
+    valid (lists of distinct dotted names, a listed choice), without importing it; ``None`` for
+    anything else, which the validator then checks and explains. Keeps keyword installs on the
+    same start-up path as file-only ones."""
+    out: dict[str, object] = {}
+    for key, value in given.items():
+        kind = SCHEMA.get(key)
+        if kind is None:
+            return None
+        if kind[0] == "modules" and isinstance(value, list | tuple):
+            names = tuple(value)
+            if not all(_is_module_name(n) for n in names) or len(set(names)) != len(names):
+                return None
+            out[key] = names
+        elif kind[0] == "choice" and isinstance(value, str) and value in kind[1]:  # type: ignore[operator]
+            out[key] = value
+        else:
+            return None
+    return out
 
 
 def _covers(outer: str, inner: str) -> bool:
@@ -242,8 +270,8 @@ def _check_roles(cfg: "Config") -> None:
 
 def check_module_name(name: object, where: str) -> str:
     """``name`` if it is a dotted module name (``a.b_c.d``); else ConfigError naming ``where``."""
-    if isinstance(name, str) and name and all(part.isidentifier() for part in name.split(".")):
-        return name
+    if _is_module_name(name):
+        return name  # type: ignore[return-value]  # checked by _is_module_name
     from ._validate import check_module_name as explain  # raises with the full message
 
     return explain(name, where)

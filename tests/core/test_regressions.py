@@ -8,9 +8,10 @@ import pickle
 import sys
 import threading
 import types
+from pathlib import Path
 
 import pytest
-from conftest import Packages
+from conftest import Packages, run_json, run_python
 
 import lazymed
 from lazymed import DisabledModuleError
@@ -775,3 +776,50 @@ def test_loader_without_create_module_gives_pythons_import_error() -> None:
     assert str(lazy.value) == str(eager.value)
     assert "create_module" in str(lazy.value)
     assert _NoCreate.runs == []
+
+
+def test_install_keywords_do_not_import_the_validator(tmp_path: Path) -> None:
+    """#6: the README says validation runs only on a cache miss or an error; keywords too."""
+    (tmp_path / "pyproject.toml").write_text('[tool.lazymed]\nlazy = ["lm_file_only"]\n')
+    env = {"LAZYMED_CACHE_DIR": str(tmp_path / "cache")}
+    code = """
+        import sys, json, lazymed
+        lazymed.install(lazy=["lm_kw_a", "lm_kw.b"], critical=[], from_import="deferred",
+                        disabled_modules=("lm_kw_off",))
+        st = lazymed.status()
+        print(json.dumps(["lazymed._validate" in sys.modules, st.lazy, st.from_import,
+                          st.disabled_modules, st.sources["lazy"]]))
+        """
+    assert run_python(code, cwd=tmp_path, env=env).returncode == 0  # warms the cache
+    assert run_json(code, cwd=tmp_path, env=env) == [
+        False,
+        ["lm_kw_a", "lm_kw.b"],
+        "deferred",
+        ["lm_kw_off"],
+        "install() keyword",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"lazy": ["a", "a"]}, "install() keyword key 'lazy': 'a' is listed twice"),
+        ({"lazy": ["a b"]}, "'a b' is not a dotted module name"),
+        ({"lazy": "a"}, "expected a list of module names, got str 'a'"),
+        ({"from_import": "lazy"}, "expected one of 'eager', 'deferred', got 'lazy'"),
+        ({"critical": [3]}, "module names must be strings, got 3"),
+    ],
+)
+def test_bad_install_keywords_are_still_explained(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(lazymed.ConfigError) as info:
+        lazymed.install(**kwargs)  # type: ignore[arg-type]
+    assert message in str(info.value)
+
+
+def test_keyword_fast_path_equals_the_validator() -> None:
+    from lazymed import _config
+    from lazymed._keys import SCHEMA
+    from lazymed._validate import validate_table
+
+    given = {"lazy": ["x.y", "z"], "critical": ("c",), "from_import": "eager"}
+    assert _config._plainly_valid(given) == validate_table(given, SCHEMA, "install() keyword")
