@@ -823,3 +823,56 @@ def test_keyword_fast_path_equals_the_validator() -> None:
 
     given = {"lazy": ["x.y", "z"], "critical": ("c",), "from_import": "eager"}
     assert _config._plainly_valid(given) == validate_table(given, SCHEMA, "install() keyword")
+
+
+def test_failed_lazy_submodule_reached_through_its_parent_retries(
+    pkgs: Packages, tmp_path: Path
+) -> None:
+    """#1: `import acme.cloud.storage`, its first use fails (a marker file makes its __init__
+    raise), the marker goes: the next access through the parent retries, as the README promises
+    ("the next access retries") and as the bound object already did."""
+    marker = tmp_path / "storage-broken"
+    marker.write_text("")
+    pkgs.module("acme1", package=True)
+    pkgs.module("acme1.cloud", package=True)
+    pkgs.module(
+        "acme1.cloud.storage",
+        f"import os\nif os.path.exists({str(marker)!r}):\n    raise OSError('no credentials')\n"
+        "class Client:\n    pass\n",
+        package=True,
+    )
+    lazymed.install(lazy=["acme1.cloud.storage"])
+    import acme1.cloud.storage
+
+    with pytest.raises(OSError, match="no credentials"):
+        acme1.cloud.storage.Client
+    assert "acme1.cloud.storage" not in sys.modules  # as a failed import: no entry
+    assert lazymed.status().module("acme1.cloud.storage").state == "failed"
+    marker.unlink()
+    assert acme1.cloud.storage.Client.__name__ == "Client"  # through the parent: retried
+    assert sys.modules["acme1.cloud.storage"] is acme1.cloud.storage
+    assert lazymed.status().module("acme1.cloud.storage").state == "loaded"
+    assert pkgs.runs.count("acme1.cloud.storage") == 2
+
+
+def test_failed_lazy_submodule_retries_on_a_new_import_statement(
+    pkgs: Packages, tmp_path: Path
+) -> None:
+    marker = tmp_path / "broken"
+    marker.write_text("")
+    pkgs.module("acme2", package=True)
+    pkgs.module(
+        "acme2.storage",
+        f"import os\nif os.path.exists({str(marker)!r}):\n    raise OSError('down')\nX = 1\n",
+    )
+    lazymed.install(lazy=["acme2.storage"])
+    import acme2.storage
+
+    first = acme2.storage
+    with pytest.raises(OSError):
+        acme2.storage.X
+    marker.unlink()
+    import acme2.storage  # eager Python's way to retry
+
+    assert acme2.storage is first
+    assert acme2.storage.X == 1
