@@ -23,6 +23,7 @@ from ._cpython import (
     module_level,
     unlocked,
 )
+from ._errors import LazymedWarning
 from ._load import Pending, load, pending
 from ._probe import call_site
 from ._registry import REGISTRY
@@ -78,9 +79,12 @@ class LazyModule(ModuleType):
             return _module_getattribute(self, attr)
         caller = getframe(1)
         importer = from_import_frame(caller)
+        early: str | None = None
         if importer is not None and attr != "__all__":
             found = _from_import_submodule(self, state, attr, caller, importer)
-            if found is not _NOT_A_SUBMODULE:
+            if isinstance(found, _WhyNot):
+                early = found  # a submodule the package may bind to something else
+            elif found is not _NOT_A_SUBMODULE:
                 return found
             config = REGISTRY.config
             if (
@@ -95,6 +99,9 @@ class LazyModule(ModuleType):
 
                 if not needs_real_object(importer, attr):
                     return Deferred(self, attr, importer.f_globals, call_site(importer))
+        if early is not None and importer is not None:
+            statement = f"from {state.name} import {attr}"
+            _ran_early(state, statement, importer, early)
         load(state, attr, caller)
         if pending(self) is None:
             # Loaded: look up again through the module's class now, which may be its own
@@ -127,6 +134,27 @@ class LazyModule(ModuleType):
 _NOT_A_SUBMODULE = object()
 
 
+class _WhyNot(str):
+    """Not answered without running the package, and why (``"file:line: code"``)."""
+
+
+def _ran_early(state: "Pending", statement: str, importer: "FrameType", reason: str) -> None:
+    """The package runs at ``statement`` (in ``importer``), before its first use: say why, in
+    its record (``status()``, ``lazymed check``) and as a LazymedWarning at the statement."""
+    site = call_site(importer) or "<unknown>:0"
+    message = (
+        f"lazy package {state.name!r} runs at `{statement}` ({site}), before its first use: "
+        f"{reason}"
+    )
+    state.record.early_reason = message
+    import warnings  # only when there is something to say
+
+    filename, _, line = site.rpartition(":")
+    warnings.warn_explicit(
+        message, LazymedWarning, filename, int(line) if line.isdigit() else 0, "lazymed"
+    )
+
+
 def _from_import_submodule(
     module: "LazyModule", state: "Pending", attr: str, caller: "FrameType", importer: "FrameType"
 ) -> object:
@@ -146,23 +174,25 @@ def _from_import_submodule(
     value = namespace.get(attr, _NOT_A_SUBMODULE)
     if value is not _NOT_A_SUBMODULE and sys.modules.get(full) is not value:
         return _NOT_A_SUBMODULE  # set by someone else: only the package's code can say
-    from ._bindings import binds_only_submodule  # imports ast (~2 ms): this question only
+    if value is _NOT_A_SUBMODULE:
+        if caller is importer:
+            return _NOT_A_SUBMODULE  # IMPORT_FROM of a name the package does not have yet
+        # importlib's _handle_fromlist probing hasattr(pkg, attr): is there such a submodule?
+        if find_real_spec(full, path) is None:
+            return _NOT_A_SUBMODULE
+    from ._bindings import why_not_only_submodule  # imports ast (~2 ms): this question only
 
     init_file = namespace.get("__file__")
-    if not binds_only_submodule(
+    why = why_not_only_submodule(
         state.name,
         init_file if isinstance(init_file, str) else None,
         attr,
         _pending_ancestors(state.name),
-    ):
-        return _NOT_A_SUBMODULE
+    )
+    if why is not None:
+        return _WhyNot(why)
     if value is not _NOT_A_SUBMODULE:
         return value  # the lazy submodule, bound on the package by the import system
-    if caller is importer:
-        return _NOT_A_SUBMODULE  # IMPORT_FROM of a name the package does not have yet
-    # importlib's _handle_fromlist probing hasattr(pkg, attr): is there such a submodule?
-    if find_real_spec(full, path) is None:
-        return _NOT_A_SUBMODULE
     # "absent": _handle_fromlist imports pkg.sub (a lazy module) and binds it on the package
     raise AttributeError(attr)
 
@@ -187,17 +217,28 @@ def _before_submodule_import(package: "ModuleType") -> object:
     namespace = _module_getattribute(package, "__dict__")
     importer = getframe(2)
     child = importer.f_locals.get("name")
-    from ._bindings import may_change_imports  # imports ast (~2 ms): this question only
-
-    init_file = namespace.get("__file__")
-    run = may_change_imports(state.name, init_file if isinstance(init_file, str) else None)
+    if not isinstance(child, str):
+        return None  # not importlib as we know it: let it read __path__ as usual
     path = namespace.get("__path__")
-    if not run and path is None:
-        run = True  # not a package: only its own code can make `child` importable
-    if not run and isinstance(child, str):
-        run = find_real_spec(child, path) is None
-    if not run:
-        return None
+    if path is None:
+        reason = f"{state.name} is not a package; only its code can make {child!r} importable"
+    elif (spec := find_real_spec(child, path)) is None:
+        reason = f"{child!r} is not on {state.name}.__path__; the package's code may create it"
+    else:
+        from ._bindings import import_change  # imports ast (~2 ms): this question only
+
+        init_file = namespace.get("__file__")
+        change = import_change(
+            state.name,
+            init_file if isinstance(init_file, str) else None,
+            child,
+            _pending_ancestors(state.name),
+            found=spec.origin is not None,  # a regular module/package, not a namespace portion
+        )
+        if change is None:
+            return None
+        reason = f"{change} may change how {child!r} is found"
+    _ran_early(state, f"import {child}", importer, reason)
     try:
         with unlocked(child if isinstance(child, str) else state.name):
             load(state, "__path__", importer)
