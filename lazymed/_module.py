@@ -252,9 +252,41 @@ def _before_submodule_import(package: "ModuleType") -> object:
         ) from exc
     if pending(package) is None:
         path = getattr(package, "__path__", None)  # a replacement's, if it replaced itself
-    if path is None and isinstance(child, str) and child in sys.modules:
-        return []
+    if child in sys.modules:
+        # The package's code imported `child` itself. Eager import returns it at once ("the
+        # parent import may have imported it") and leaves the package's binding of the name
+        # alone (`from .version import version`); importlib here goes on and would set the
+        # submodule on the package: keep what the package bound.
+        _keep_binding(sys.modules.get(state.name), child.rpartition(".")[2])
+        if path is None:
+            return []
     return path
+
+
+class _KeepBinding(ModuleType):
+    """A package's class for the moment between lazymed running it early and importlib
+    setting the submodule it had already imported on it (see _keep_binding)."""
+
+    def __setattr__(self, attr: str, value: object) -> None:
+        namespace = _module_getattribute(self, "__dict__")
+        kept = namespace.get("__lazymed_keep__")
+        if kept is not None:
+            del namespace["__lazymed_keep__"]
+            object.__setattr__(self, "__class__", kept[1])
+            if attr == kept[0] and getframe(1).f_code is find_and_load_unlocked_code:
+                return  # the write eager import skips
+        setattr(self, attr, value)
+
+
+def _keep_binding(package: object, key: str) -> None:
+    """Make the next ``setattr(package, key, submodule)`` by importlib's
+    ``_find_and_load_unlocked`` a no-op, as eager import has it; any other write first puts the
+    package's own class back."""
+    if type(package) is not ModuleType:
+        return  # a replacement object or a class of the package's own: leave it be
+    assert isinstance(package, ModuleType)
+    _module_getattribute(package, "__dict__")["__lazymed_keep__"] = (key, ModuleType)
+    object.__setattr__(package, "__class__", _KeepBinding)
 
 
 def _pending_ancestors(name: str) -> "list[tuple[str, str | None]]":
