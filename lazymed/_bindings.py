@@ -24,12 +24,15 @@ its parents' (keys are read from string constants, ``__name__``, ``__package__``
 f-strings; anything else may be any name).
 """
 
-import ast
+from __future__ import annotations  # annotations name ast, imported only to read a file
+
+import marshal
 import os
 import re
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import ast
     from collections.abc import Iterable, Iterator, Sequence
 
 #: Most files read for one answer; a package whose own imports reach further "may".
@@ -60,6 +63,7 @@ _MUTATORS = {
 # Builtins that only read the container they are given.
 _READERS = {
     *("len", "list", "tuple", "set", "frozenset", "dict", "sorted", "iter", "any", "all"),
+    *("filter", "map", "enumerate", "reversed", "zip", "isinstance", "id", "repr", "print"),
     "iter_modules",  # pkgutil.iter_modules(__path__) lists, imports nothing
 }
 _ANY = ".*"  # a key pattern that matches every name
@@ -80,7 +84,7 @@ class Change:
         # path keeps resolving to the same file (the path is searched in order).
         self.appends = appends
 
-    def affects(self, names: "Iterable[str]") -> bool:
+    def affects(self, names: Iterable[str]) -> bool:
         """Whether this change may affect the resolution of any of ``names``."""
         key = self.key
         return key is None or any(re.fullmatch(key, name) for name in names)
@@ -116,7 +120,7 @@ class _Unknown(Exception):
     """A file that cannot be read, parsed or located: answer "may"."""
 
 
-_cache: "dict[tuple[object, ...], Scan]" = {}
+_cache: dict[tuple[object, ...], Scan] = {}
 
 
 def _own_module(node: ast.ImportFrom, current: str, package: str, is_package: bool) -> str | None:
@@ -152,9 +156,10 @@ def _scan(
     """Read one file. ``is_init``: the package's own ``__init__`` (every name it binds counts);
     otherwise only writes that can reach the package object count."""
     tree = ast.parse(source)
+    nodes = list(ast.walk(tree))
     out = Scan()
     bound = out.bound
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Attribute):
             if isinstance(node.ctx, ast.Store | ast.Del):
                 owner = node.value
@@ -198,7 +203,7 @@ def _scan(
             bound.add(node.rest)
     if is_init and bound & {"__getattr__", "__dir__"}:
         out.anything = True  # PEP 562: any missing name may be answered
-    _Effects(out, path, current, is_package, is_init, tree).run(tree)
+    _Effects(out, path, current, is_package, is_init, nodes).run(tree)
     return out
 
 
@@ -246,7 +251,13 @@ class _Effects:
     function bodies (see :class:`Scan`)."""
 
     def __init__(
-        self, out: Scan, path: str, current: str, is_package: bool, is_init: bool, tree: ast.AST
+        self,
+        out: Scan,
+        path: str,
+        current: str,
+        is_package: bool,
+        is_init: bool,
+        nodes: list[ast.AST],
     ) -> None:
         self.out = out
         self.path = path
@@ -257,7 +268,10 @@ class _Effects:
         # names bound by import statements (module objects), and names bound exactly once in
         # the file, to string constants (`for ta in ["a", "b"]` binds either): key parts.
         self.aliases: set[str] = set()
+        self.state_aliases: set[str] = set()  # `hooks = sys.meta_path`
         self.imported: set[str] = set()
+        # name -> the module an import binds to it (`import a.b as n`, `from a import b`)
+        self.imported_as: dict[str, str] = {}
         # Names bound in this file (a call of any other bare name reaches a builtin), and
         # names imported from other distributions (their functions are not the package's).
         self.local: set[str] = set()
@@ -265,10 +279,13 @@ class _Effects:
         top = self.package.partition(".")[0]
         bindings: dict[str, int] = {}
         values: dict[str, list[str]] = {}
-        for node in ast.walk(tree):
+        for node in nodes:
             if isinstance(node, ast.Assign):
                 if _is_sys_modules(node.value):
                     self.aliases.update(t.id for t in node.targets if isinstance(t, ast.Name))
+                elif isinstance(node.value, ast.Attribute) and node.value.attr in _IMPORT_STATE:
+                    names = (t.id for t in node.targets if isinstance(t, ast.Name))
+                    self.state_aliases.update(names)
                 if (
                     len(node.targets) == 1
                     and isinstance(node.targets[0], ast.Name)
@@ -299,6 +316,16 @@ class _Effects:
                     origin = source if isinstance(node, ast.ImportFrom) else alias.name
                     if not level and origin.partition(".")[0] != top:
                         self.foreign.add(bound)  # another distribution's module or function
+                    if isinstance(node, ast.ImportFrom) and alias.name != "*":
+                        base = source
+                        if level:
+                            base = self.package
+                            for _ in range(level - 1):
+                                base = base.rpartition(".")[0]
+                            base = f"{base}.{source}" if source else base
+                        self.imported_as[bound] = f"{base}.{alias.name}"
+                    elif alias.asname:
+                        self.imported_as[bound] = alias.name
                 continue
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 self.local.add(node.name)
@@ -314,6 +341,11 @@ class _Effects:
         self.constants = {k: v for k, v in values.items() if bindings.get(k) == 1}
         self.local.update(bindings)
         self.local -= self.foreign
+        # an imported name rebound elsewhere in the file (`copy = cls.__new__(cls)`) is not known
+        # to be that module
+        self.imported = {n for n in self.imported if bindings.get(n) == 1}
+        self.imported_as = {k: v for k, v in self.imported_as.items() if bindings.get(k) == 1}
+        self.skip: set[int] = set()  # ids of sys.modules writes found to be no-ops
 
     def run(self, tree: ast.AST) -> None:
         self._visit(tree, self.out.changes, self.out.refs, None)
@@ -386,6 +418,23 @@ class _Effects:
             what = what[:77] + "..."
         where = f"{self.path}:{getattr(node, 'lineno', 0)}"
         changes.append(Change(where, what, key, appends))
+
+    def _import_state(self, node: ast.AST) -> bool:
+        """``sys.meta_path``, ``sys.path_hooks``, ``sys.path_importer_cache`` or an alias."""
+        if isinstance(node, ast.Attribute):
+            return node.attr in _IMPORT_STATE
+        return isinstance(node, ast.Name) and node.id in self.state_aliases
+
+    def _same_module(self, key: ast.AST | None, value: ast.AST | None) -> bool:
+        """``sys.modules[key] = value`` where ``value`` was bound by importing ``key`` itself
+        (``from grpc import aio``; ``sys.modules["grpc.aio"] = aio``): changes nothing."""
+        if key is None or not isinstance(value, ast.Name):
+            return False
+        module = self.imported_as.get(value.id)
+        pattern = self._key(key)
+        return (
+            module is not None and _ANY not in pattern and re.fullmatch(pattern, module) is not None
+        )
 
     def _modules(self, node: ast.AST) -> bool:
         return _is_sys_modules(node) or (isinstance(node, ast.Name) and node.id in self.aliases)
@@ -477,33 +526,46 @@ class _Effects:
                 self._add(changes, node, None)  # del __path__ (assignments: see Assign)
             return
         if isinstance(node, ast.Attribute):
-            if node.attr in _IMPORT_STATE:
-                self._add(changes, node, None)  # sys.meta_path, sys.path_hooks, ...
+            if node.attr in _IMPORT_STATE and not isinstance(node.ctx, ast.Load):
+                self._add(changes, node, None)  # sys.meta_path = [...]
             elif node.attr == "__path__" and not isinstance(node.ctx, ast.Load):
                 self._add(changes, node, None)  # other.__path__ = [...]
             elif node.attr in _MUTATORS and self._path_use(node.value):
                 self._add(changes, node, None, node.attr in ("append", "extend"))
+            elif node.attr in _MUTATORS and self._import_state(node.value):
+                # sys.meta_path.append(finder): a finder after the others cannot change what
+                # they already find
+                self._add(changes, node, None, node.attr == "append")
             return
         if isinstance(node, ast.Subscript):
             if isinstance(node.ctx, ast.Store | ast.Del):
                 if self._modules(node.value):
-                    self._add(changes, node, self._key(node.slice))  # sys.modules[key] = ...
-                elif self._path_use(node.value):
+                    if id(node) not in self.skip:
+                        self._add(changes, node, self._key(node.slice))  # sys.modules[key] = ...
+                elif self._path_use(node.value) or self._import_state(node.value):
                     self._add(changes, node, None)  # __path__[:] = ...
                 elif self._namespace(node.value) and _may_be_path(node.slice, self):
                     self._add(changes, node, None)  # globals()[name] = ... may be __path__
             return
         if isinstance(node, ast.AugAssign):
-            if self._modules(node.target):
+            if self._modules(node.target) or self._import_state(node.target):
                 self._add(changes, node, None)  # sys.modules |= {...}
             elif self._path_use(node.target):
                 self._add(changes, node, None, isinstance(node.op, ast.Add))  # __path__ += [...]
             return
         if isinstance(node, ast.Assign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if (
+                    isinstance(target, ast.Subscript)
+                    and self._modules(target.value)
+                    and self._same_module(target.slice, node.value)
+                ):
+                    self.skip.add(id(target))
             if any(isinstance(t, ast.Name) and t.id == "__path__" for t in targets):
                 # __path__ = extend_path(__path__, __name__) only appends directories
-                self._add(changes, node, None, _extends_own_path(node.value))
+                appends = node.value is not None and _extends_own_path(node.value)
+                self._add(changes, node, None, appends)
 
     def _check_call(self, node: ast.Call, changes: list[Change]) -> None:
         func = node.func
@@ -544,11 +606,17 @@ class _Effects:
                     self._add(changes, node, None)  # which module runs is unknown
             return
         if isinstance(func, ast.Attribute) and self._modules(func.value):
-            if func.attr in ("setdefault", "pop", "__setitem__", "__delitem__"):
+            if func.attr in ("setdefault", "__setitem__"):
+                value = node.args[1] if len(node.args) > 1 else None
+                if not self._same_module(first, value):
+                    self._add(changes, node, self._key(first))
+            elif func.attr in ("pop", "__delitem__"):
                 self._add(changes, node, self._key(first))
             elif func.attr == "update" and not node.keywords and isinstance(first, ast.Dict):
-                for key in first.keys:  # sys.modules.update({"a.b": m, ...})
-                    self._add(changes, node, _ANY if key is None else self._key(key))
+                for key, value in zip(first.keys, first.values, strict=True):
+                    # sys.modules.update({"a.b": m, ...})
+                    if key is None or not self._same_module(key, value):
+                        self._add(changes, node, _ANY if key is None else self._key(key))
             elif func.attr == "update" and not node.args:
                 for keyword in node.keywords:
                     self._add(changes, node, _ANY if keyword.arg is None else keyword.arg)
@@ -569,7 +637,7 @@ class _Effects:
         if name in _READERS:
             return
         for arg in (*node.args, *(k.value for k in node.keywords)):
-            if self._modules(arg) or self._path_use(arg):
+            if self._modules(arg) or self._path_use(arg) or self._import_state(arg):
                 self._add(changes, node, None)  # handed to code that may change it
                 return
 
@@ -644,12 +712,81 @@ def _read(path: str, current: str, package: str, is_package: bool, is_init: bool
         key = (path, st.st_mtime_ns, st.st_size, current, package, is_init)
         found = _cache.get(key)
         if found is None:
-            with open(path, "rb") as fh:
-                source = fh.read().decode("utf-8")
-            found = _cache[key] = _scan(source, path, current, package, is_package, is_init)
+            found = _cache[key] = _read_disk(path, key, is_package)
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as exc:
         raise _Unknown(path) from exc
     return found
+
+
+def _stamp() -> tuple[int, int]:
+    """This file's size and mtime: a changed reading makes every cached scan stale."""
+    st = os.stat(__file__)
+    return st.st_size, st.st_mtime_ns
+
+
+def _read_disk(path: str, key: tuple[object, ...], is_package: bool) -> Scan:
+    """The scan of ``path``, from lazymed's cache directory when a scan of the same file (path,
+    mtime, size), question and reader is there, as CPython caches bytecode: a big package's
+    files cost tens of milliseconds to read, at an import statement that should cost nothing."""
+    from ._pyproject import _cache_file, _write_cache  # the config cache's directory and writer
+
+    _, _, _, current, package, is_init = key
+    cache = _cache_file("\0".join(map(str, (path, current, package, is_init, "bindings"))))
+    stamp = (*key[1:3], *_stamp(), 1)
+    if cache is not None:
+        try:
+            with open(cache, "rb") as fh:
+                cached_path, cached_stamp, payload = marshal.loads(fh.read())
+            if cached_path == path and cached_stamp == stamp:
+                return _unpack(payload)
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # missing, stale or corrupt: read the source
+    with open(path, "rb") as fh:
+        source = fh.read().decode("utf-8")
+    global ast  # cached scans need no ast (its import costs ~3 ms)
+    import ast
+
+    assert isinstance(current, str) and isinstance(package, str)
+    found = _scan(source, path, current, package, is_package, bool(is_init))
+    if cache is not None:
+        _write_cache(cache, (path, stamp, _pack(found)))
+    return found
+
+
+def _pack(scan: Scan) -> tuple[object, ...]:
+    def changes(items: list[Change]) -> list[tuple[str, str, str | None, bool]]:
+        return [(c.where, c.what, c.key, c.appends) for c in items]
+
+    defs = {k: [(changes(c), sorted(r)) for c, r in v] for k, v in scan.defs.items()}
+    return (
+        sorted(scan.bound),
+        scan.anything,
+        scan.imports,
+        changes(scan.changes),
+        sorted(scan.refs),
+        defs,
+        sorted(scan.classes),
+    )
+
+
+def _unpack(payload: tuple[object, ...]) -> Scan:
+    bound, anything, imports, changes, refs, defs, classes = payload
+
+    def unchanges(items: object) -> list[Change]:
+        return [Change(*item) for item in items]  # type: ignore[attr-defined]
+
+    scan = Scan()
+    scan.bound = set(bound)  # type: ignore[call-overload]
+    scan.anything = bool(anything)
+    scan.imports = list(imports)  # type: ignore[call-overload]
+    scan.changes = unchanges(changes)
+    scan.refs = set(refs)  # type: ignore[call-overload]
+    scan.defs = {
+        k: [(unchanges(c), set(r)) for c, r in v]
+        for k, v in defs.items()  # type: ignore[attr-defined]
+    }
+    scan.classes = set(classes)  # type: ignore[call-overload]
+    return scan
 
 
 def _locate(root: str, package: str, module: str) -> tuple[str, bool] | None:
@@ -677,7 +814,7 @@ def _locate(root: str, package: str, module: str) -> tuple[str, bool] | None:
 
 def _files(
     package: str, init_file: str, skip: str | None, as_init: bool = True, strict: bool = True
-) -> "Iterator[Scan]":
+) -> Iterator[Scan]:
     """Scans of ``init_file`` (with ``__init__`` rules when ``as_init``) and of the package's
     own modules it imports, transitively. Past :data:`BUDGET` files, or at an own module that is
     not plain source: raises _Unknown when ``strict``, else stops following that import."""
@@ -706,7 +843,7 @@ def _files(
         todo.extend(scan.imports)
 
 
-def _reachable(scans: "Sequence[Scan]") -> "list[Change]":
+def _reachable(scans: Sequence[Scan]) -> list[Change]:
     """The changes of the code that may run at import time across ``scans``: module-level code
     and, transitively, every function or class body whose name that code mentions."""
     found = [change for scan in scans for change in scan.changes]
@@ -744,7 +881,7 @@ def _names(child: str) -> list[str]:
 
 def _first_change(
     package: str, init_file: str, child: str, skip: str | None, as_init: bool, found: bool
-) -> "Change | None":
+) -> Change | None:
     scans = list(_files(package, init_file, skip, as_init, strict=False))
     names = _names(child)
     for change in _reachable(scans):
@@ -761,7 +898,7 @@ def binds_only_submodule(
     package: str,
     init_file: str | None,
     name: str,
-    ancestors: "Sequence[tuple[str, str | None]]" = (),
+    ancestors: Sequence[tuple[str, str | None]] = (),
 ) -> bool:
     """True when the package whose ``__init__.py`` is ``init_file`` provably binds ``name`` to
     nothing but its submodule ``package.name`` and leaves its resolution alone, and its
@@ -774,7 +911,7 @@ def why_not_only_submodule(
     package: str,
     init_file: str | None,
     name: str,
-    ancestors: "Sequence[tuple[str, str | None]]" = (),
+    ancestors: Sequence[tuple[str, str | None]] = (),
 ) -> str | None:
     """None when :func:`binds_only_submodule` holds; else why not, as ``"file:line: code"``
     where a place is known."""
@@ -820,7 +957,7 @@ def import_change(
     package: str,
     init_file: str | None,
     child: str | None = None,
-    ancestors: "Sequence[tuple[str, str | None]]" = (),
+    ancestors: Sequence[tuple[str, str | None]] = (),
     found: bool = False,
 ) -> str | None:
     """Why running ``package`` (and its pending ``ancestors``, ``(name, __init__ file)``

@@ -255,8 +255,16 @@ STAYS_LAZY = {
         "import sys\nTYPE_CHECKING = False\nif TYPE_CHECKING:\n    sys.modules['x'] = sys\n"
         "if __name__ == '__main__':\n    sys.meta_path.clear()\n"
     ),
-    # appends to __path__ cannot change a submodule already found on it
+    # appends to __path__ cannot change a submodule already found on it, nor a finder put
+    # after the others on sys.meta_path
     "extend_path": "import pkgutil\n__path__ = pkgutil.extend_path(__path__, __name__)\n",
+    "meta_path_append": (
+        "import sys\nclass F:\n    def find_spec(self, *a):\n        return None\n"
+        "sys.meta_path.append(F())\nfor f in filter(None, sys.meta_path):\n    pass\n"
+    ),
+    # re-registering the module the package imported itself under its own name
+    "identity_write": "import sys\nfrom . import other\nsys.modules[__name__ + '.other'] = other\n"
+    "from . import other as again\nsys.modules.update({'sl.sub.x': sys})\n",
 }
 
 RUNS_EARLY = {
@@ -302,7 +310,7 @@ def test_import_pkg_sub_stays_lazy_when_nothing_can_change_it(pkgs: Packages, ca
     assert pkgs.runs == []
     assert lazymed.status().module("sl").early_reason is None
     assert sl.sub.X == 1
-    assert pkgs.runs == ["sl", "sl.sub"]
+    assert pkgs.runs[0] == "sl" and pkgs.runs[-1] == "sl.sub"
 
 
 @pytest.mark.parametrize("case", sorted(RUNS_EARLY))
