@@ -42,7 +42,7 @@ EXTENSION_SUFFIXES = (".so", ".pyd")
 CHILD = r"""
 import json, sys, warnings
 mode, top, child = sys.argv[1:4]
-out = {}
+out = {"preloaded": top in sys.modules}
 if mode == "lazy":
     import lazymed
     lazymed.install(lazy=[top])
@@ -187,6 +187,8 @@ def check(pair: tuple[str, str, str]) -> dict[str, Any]:
         row["lazy_state"] = lazy.get("state") or lazy
     if row["lazy"]:
         row["outcome"] = "lazy"
+    elif lazy.get("preloaded"):
+        row["outcome"] = "imported at start-up (a .pth file): never lazy"
     elif kind == "c-extension":
         row["outcome"] = "runs early: C-extension submodule"
     else:
@@ -194,14 +196,45 @@ def check(pair: tuple[str, str, str]) -> dict[str, Any]:
     return row
 
 
+def static_reading() -> dict[str, Any]:
+    """lazymed's static reading (no interpreter started, nothing imported) over every pure-Python
+    pair: how many it lets stay lazy, and why the others run early (lazymed._bindings)."""
+    sys.path.insert(0, str(ROOT))
+    from lazymed._bindings import import_change
+
+    reasons: dict[str, int] = {}
+    python_pairs = 0
+    for name, directory in packages():
+        for top, child, kind in pairs_of(name, directory):
+            if kind == "c-extension":
+                continue
+            python_pairs += 1
+            init = str(directory / "__init__.py")
+            reason = import_change(top, init, child, found=True)
+            if reason is not None:
+                where = reason.split(": ", 1)
+                short = where[0].rpartition("site-packages/")[2] + ": " + where[-1]
+                reasons[short] = reasons.get(short, 0) + 1
+    run_early = sum(reasons.values())
+    return {
+        "python_pairs": python_pairs,
+        "predicted_lazy": python_pairs - run_early,
+        "predicted_lazy_share": round(1 - run_early / python_pairs, 4) if python_pairs else None,
+        "run_early_reasons": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+    }
+
+
 def campaign(quick: bool) -> dict[str, Any]:
     chosen, total, how = select(quick)
     with ThreadPoolExecutor(max_workers=2) as pool:
         rows = list(pool.map(check, chosen))
     counted = [r for r in rows if r["outcome"] != "eager import fails"]
-    python_pairs = [r for r in counted if r["kind"] != "c-extension"]
+    python_pairs = [
+        r for r in counted if r["kind"] != "c-extension" and not r["outcome"].startswith("imp")
+    ]
     lazy = [r for r in python_pairs if r["lazy"]]
     return {
+        "static_reading_all_pairs": static_reading(),
         "sample": how,
         "pairs_total": total,
         "pairs_run": len(rows),

@@ -894,27 +894,16 @@ def _is_init(init_file: str | None) -> bool:
     return bool(init_file) and os.path.basename(init_file or "") == "__init__.py"
 
 
-def binds_only_submodule(
-    package: str,
-    init_file: str | None,
-    name: str,
-    ancestors: Sequence[tuple[str, str | None]] = (),
-) -> bool:
-    """True when the package whose ``__init__.py`` is ``init_file`` provably binds ``name`` to
-    nothing but its submodule ``package.name`` and leaves its resolution alone, and its
-    still-pending ``ancestors`` (``(package, init_file)`` pairs) provably set no such name on
-    it. False when any of them might, or when that cannot be established."""
-    return why_not_only_submodule(package, init_file, name, ancestors) is None
-
-
 def why_not_only_submodule(
     package: str,
     init_file: str | None,
     name: str,
     ancestors: Sequence[tuple[str, str | None]] = (),
 ) -> str | None:
-    """None when :func:`binds_only_submodule` holds; else why not, as ``"file:line: code"``
-    where a place is known."""
+    """None when the package whose ``__init__.py`` is ``init_file`` provably binds ``name`` to
+    nothing but its submodule ``package.name`` and leaves its resolution alone, and its
+    still-pending ``ancestors`` (``(package, init_file)`` pairs) provably set no such name on
+    it; else why not, as ``"file:line: code"`` where a place is known."""
     if not _is_init(init_file):
         return f"{package} has no __init__.py to read"
     assert init_file is not None
@@ -945,12 +934,6 @@ def why_not_only_submodule(
     except _Unknown as exc:
         return f"cannot read {exc.args[0]} (not plain source, or past {BUDGET} files)"
     return None
-
-
-def may_change_imports(package: str, init_file: str | None, child: str | None = None) -> bool:
-    """Whether running the package may change how ``child`` (default: any submodule) is found.
-    See :func:`import_change`."""
-    return import_change(package, init_file, child) is not None
 
 
 def import_change(

@@ -200,10 +200,11 @@ def _from_import_submodule(
 def _before_submodule_import(package: "ModuleType") -> object:
     """importlib (``_find_and_load_unlocked``) is about to find a submodule through a pending
     package's ``__path__``. Run the package first, as eager import order would have, when its
-    code may decide what that submodule is: its ``__init__`` may change ``__path__`` or
-    ``sys.modules`` (:func:`lazymed._bindings.may_change_imports`), or the submodule cannot be
-    found on the current ``__path__`` (the package may create or alias it, as
-    ``requests.packages`` does).
+    code may decide what that submodule is: its import-time code may change ``__path__``,
+    import hooks or the submodule's ``sys.modules`` entry (:func:`lazymed._bindings.import_change`),
+    or the submodule cannot be found on the current ``__path__`` (the package may create or
+    alias it, as ``requests.packages`` does). Then it warns (LazymedWarning at the import
+    statement) and records why (``status()``'s ``early_reason``).
 
     Returns the ``__path__`` importlib should use (the package's, or its replacement's if it
     replaced itself), or None to read it as usual. A stand-in ``[]`` when the module is no
