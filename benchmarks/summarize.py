@@ -416,7 +416,8 @@ def submodule_laziness_section(doc: dict[str, Any]) -> list[str]:
         f"({100 * static['predicted_lazy_share']:.1f} %). Fresh interpreters, {doc['sample']}: "
         f"{doc['stay_lazy']} of {doc['python_pairs']} pure-Python pairs stay lazy "
         f"({100 * doc['stay_lazy_share']:.1f} %); {doc['c_extension_pairs']} C-extension "
-        f"submodule pair(s) and {doc['eager_import_fails']} pair(s) whose eager import fails "
+        f"submodule pair(s), {doc['imported_at_startup']} of a package imported at start-up "
+        f"(a `.pth` file) and {doc['eager_import_fails']} pair(s) whose eager import fails "
         "(missing optional dependencies) not counted. Final state after first use equal to "
         f"eager CPython's: {doc['pairs_counted'] - len(doc['state_mismatches'])} of "
         f"{doc['pairs_counted']}.",

@@ -279,6 +279,7 @@ class _Effects:
         top = self.package.partition(".")[0]
         bindings: dict[str, int] = {}
         values: dict[str, list[str]] = {}
+        methods: set[int] = set()  # ast.walk visits a class before its methods
         for node in nodes:
             if isinstance(node, ast.Assign):
                 if _is_sys_modules(node.value):
@@ -328,7 +329,12 @@ class _Effects:
                         self.imported_as[bound] = alias.name
                 continue
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                self.local.add(node.name)
+                if id(node) not in methods:
+                    self.local.add(node.name)  # a method's name is no bare name: `open()` in
+                    # a method of a class with an `open` method is the builtin
+                if isinstance(node, ast.ClassDef):
+                    defs = (ast.FunctionDef, ast.AsyncFunctionDef)
+                    methods.update(id(n) for n in node.body if isinstance(n, defs))
             elif isinstance(node, ast.arg):
                 bindings[node.arg] = bindings.get(node.arg, 0) + 1
                 continue
