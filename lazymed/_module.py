@@ -15,6 +15,7 @@ import _thread
 import sys
 
 from ._cpython import (
+    attribute_syntax,
     find_and_load_unlocked_code,
     find_real_spec,
     from_import_frame,
@@ -27,6 +28,7 @@ from ._errors import LazymedWarning
 from ._load import Pending, load, pending
 from ._probe import call_site
 from ._registry import REGISTRY
+from ._tool_probes import PROBES, provably_absent
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -53,9 +55,6 @@ NO_LOAD = frozenset(
         "__cached__",
         "__dict__",
         "__class__",
-        # Probed on every object by inspect.unwrap (inspect.getsource, signature, doctest);
-        # no module defines it in practice.
-        "__wrapped__",
     }
 )
 
@@ -78,6 +77,10 @@ class LazyModule(ModuleType):
             # package's own imports of pending submodules run them through _lock_unlock_module.)
             return _module_getattribute(self, attr)
         caller = getframe(1)
+        if attr in PROBES and not attribute_syntax(caller) and _probe_absent(self, attr):
+            # getattr()/hasattr() probes of tools (pytest collection, inspect.unwrap) that the
+            # module's files prove it would fail: answered without running it (see _tool_probes).
+            raise AttributeError(f"module {state.name!r} has no attribute {attr!r}")
         importer = from_import_frame(caller)
         early: str | None = None
         if importer is not None and attr != "__all__":
@@ -98,7 +101,9 @@ class LazyModule(ModuleType):
                 from ._deferred import Deferred, needs_real_object
 
                 if not needs_real_object(importer, attr):
-                    return Deferred(self, attr, importer.f_globals, call_site(importer))
+                    standin = Deferred(self, attr, importer.f_globals, call_site(importer))
+                    state.standins.append(standin)
+                    return standin
         if early is not None and importer is not None:
             statement = f"from {state.name} import {attr}"
             _ran_early(state, statement, importer, early)
@@ -153,6 +158,13 @@ def _ran_early(state: "Pending", statement: str, importer: "FrameType", reason: 
     warnings.warn_explicit(
         message, LazymedWarning, filename, int(line) if line.isdigit() else 0, "lazymed"
     )
+
+
+def _probe_absent(module: "LazyModule", attr: str) -> bool:
+    spec = _module_getattribute(module, "__spec__")
+    origin = getattr(spec, "origin", None)
+    locations = getattr(spec, "submodule_search_locations", None)
+    return provably_absent(origin, None if locations is None else list(locations), attr)
 
 
 def _from_import_submodule(
