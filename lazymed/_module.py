@@ -192,7 +192,7 @@ def _from_import_submodule(
         # importlib's _handle_fromlist probing hasattr(pkg, attr): is there such a submodule?
         if find_real_spec(full, path) is None:
             return _NOT_A_SUBMODULE
-    from ._bindings import why_not_only_submodule  # imports ast (~2 ms): this question only
+    from ._bindings import why_not_only_submodule  # static reading: this question only
 
     init_file = namespace.get("__file__")
     why = why_not_only_submodule(
@@ -238,7 +238,7 @@ def _before_submodule_import(package: "ModuleType") -> object:
     elif (spec := find_real_spec(child, path)) is None:
         reason = f"{child!r} is not on {state.name}.__path__; the package's code may create it"
     else:
-        from ._bindings import import_change  # imports ast (~2 ms): this question only
+        from ._bindings import import_change  # static reading (cached): this question only
 
         init_file = namespace.get("__file__")
         change = import_change(
