@@ -29,6 +29,7 @@ ORDER = (
     "first_use",
     "medical_app",
     "profile_overhead",
+    "submodule_laziness",
 )
 VARIANT_LABELS = {
     "nothing": "nothing imported (floor)",
@@ -420,6 +421,41 @@ def profile_overhead_section(doc: dict[str, Any]) -> list[str]:
     return out
 
 
+def submodule_laziness_section(doc: dict[str, Any]) -> list[str]:
+    static = doc["static_reading_all_pairs"]
+    out = [
+        "### 7. `import pkg.sub` with `pkg` lazy, over every installed distribution",
+        "",
+        f"Static reading (no interpreter started) over all {static['python_pairs']} pure-Python "
+        f"(package, submodule) pairs: {static['predicted_lazy']} stay lazy "
+        f"({100 * static['predicted_lazy_share']:.1f} %). Fresh interpreters, {doc['sample']}: "
+        f"{doc['stay_lazy']} of {doc['python_pairs']} pure-Python pairs stay lazy "
+        f"({100 * doc['stay_lazy_share']:.1f} %); {doc['c_extension_pairs']} C-extension "
+        f"submodule pair(s), {doc['imported_at_startup']} of a package imported at start-up "
+        f"(a `.pth` file) and {doc['eager_import_fails']} pair(s) whose eager import fails "
+        "(missing optional dependencies) not counted. Final state after first use equal to "
+        f"eager CPython's: {doc['pairs_counted'] - len(doc['state_mismatches'])} of "
+        f"{doc['pairs_counted']}.",
+        "",
+    ]
+    rows = [
+        [f"`{r['submodule']}`", r["outcome"], (r.get("reason") or "").rpartition(": ")[0][-90:]]
+        for r in doc["not_lazy"]
+    ]
+    if rows:
+        out += _table(["pair run early (sample)", "why", "lazymed's reason (file:line)"], rows)
+        out.append("")
+    reasons = list(static["run_early_reasons"].items())
+    if reasons:
+        out += _table(
+            ["static reading: what runs packages early (all pairs)", "pairs"],
+            [[f"`{k[:100]}`", v] for k, v in reasons],
+        )
+        out.append("")
+    out.append(_when(doc))
+    return out
+
+
 SECTIONS = {
     "startup": startup_section,
     "install_overhead": install_section,
@@ -427,6 +463,7 @@ SECTIONS = {
     "first_use": first_use_section,
     "medical_app": medical_app_section,
     "profile_overhead": profile_overhead_section,
+    "submodule_laziness": submodule_laziness_section,
 }
 
 
