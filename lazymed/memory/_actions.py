@@ -142,6 +142,14 @@ _ACTIONS: dict[str, Action] = {}
 CHAIN_LOCK = threading.Lock()
 
 
+def reinit_locks_after_fork() -> None:
+    """A forked child gets fresh locks (one held by a parent thread at fork would never be
+    released in the child)."""
+    global _LOCK, CHAIN_LOCK
+    _LOCK = threading.Lock()
+    CHAIN_LOCK = threading.Lock()
+
+
 def add_action(
     name: str,
     fn: ActionFn,
