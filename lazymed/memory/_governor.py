@@ -106,9 +106,9 @@ class Monitor:
         describe: Callable[[str], str] | None = None,
     ) -> Settings:
         """(Re)read settings: ``table`` (a validated memory table), else the project config.
-        Resets levels, leak window and history. Raises ConfigError naming file and key."""
+        Resets levels, leak window, history and reports. Raises ConfigError naming file and key."""
         with self._lock:
-            sampler = sampler or self.sampler or Sampler()
+            sampler = sampler or Sampler()  # default: this process
             if table is None:
                 table, config_describe = _config_source()
                 describe = describe or config_describe
@@ -128,6 +128,8 @@ class Monitor:
             )
             self._leak_flagged = False
             self.history = collections.deque(maxlen=settings.history)
+            self.reports = collections.deque(maxlen=16)
+            self.last_sample = None
             self.samples = 0
             return settings
 
