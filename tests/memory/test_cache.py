@@ -70,7 +70,7 @@ def test_critical_chain_clears_caches_and_snapshot_counts_them() -> None:
         c[i] = b"x" * MB  # written pages: resident (bytes(MB) would be untouched zero pages)
     memory.configure({"critical_actions": ["clear_caches", "malloc_trim"]})
     snap = memory.snapshot()
-    mine = [s for s in snap.caches if s.name == "pages"][0]
+    mine = next(s for s in snap.caches if s.name == "pages")
     assert mine.entries == 20 and mine.size_bytes >= 20 * MB
     report = memory.optimize("critical")
     action = report.actions[0]

@@ -113,17 +113,17 @@ def test_percentage_without_a_container_limit_is_an_error(tmp_path: Path) -> Non
     message = str(info.value)
     assert str(path) in message and "'memory.warning_mb'" in message and "'70%'" in message
     assert "no cgroup v2 memory controller" in message
-    with pytest.raises(ConfigError, match="memory.max and memory.high unset"):
+    with pytest.raises(ConfigError, match=r"memory\.max and memory\.high unset"):
         resolve(table, cgroup=fake_cgroup(None, None))
 
 
 def test_percentages_out_of_order_once_resolved() -> None:
-    with pytest.raises(ConfigError, match="out of order.*warning_mb.*critical_mb"):
+    with pytest.raises(ConfigError, match=r"out of order.*warning_mb.*critical_mb"):
         resolve({"warning_mb": "90%", "critical_mb": 300}, cgroup=fake_cgroup(1000))
 
 
 def test_configure_validates_its_table() -> None:
-    with pytest.raises(ConfigError, match="configure.*'interval_s'"):
+    with pytest.raises(ConfigError, match=r"configure.*'interval_s'"):
         memory.configure({"interval_s": -1})
     with pytest.raises(ConfigError, match="unknown key 'nope'"):
         memory.configure({"nope": 1})
