@@ -8,10 +8,11 @@ modules, classes, functions (shared with the program, not owned by the entry), `
 CPython's cached small ints (-5..256) and attribute names (interned). Objects that
 hold memory outside the Python heap without reporting it in ``__sizeof__`` (e.g. a C
 library's buffers) are undercounted; NumPy arrays that own their data report it. Measured
-against tracemalloc's count of the same 2,000 entries (tests/memory/test_cache.py, Python 3.11): str 0.99, bytes 1.00,
-list of str 0.99, dict of str 0.99, small objects holding a list, a dict and shared constant
-strings 1.18 (the test allows 0.75-1.25). Sharing between entries (the same object in two
-values, constants from code) makes the estimate higher than what was really allocated.
+against tracemalloc's count of the same 2,000 entries (tests/memory/test_cache.py, Python
+3.11): str 0.99, bytes 1.00, list of str 0.99, dict of str 0.99, small objects holding a list,
+a dict and shared constant strings 1.18 (the test allows 0.75-1.25). Sharing between entries
+(the same object in two values, constants from code) makes the estimate higher than what was
+really allocated.
 """
 
 from __future__ import annotations
