@@ -84,3 +84,13 @@ def test_governor_emits_leak_events() -> None:
     suspected = kinds[0][1]
     assert suspected is not None and 500 <= suspected["slope_mb_h"] <= 700
     assert memory.snapshot().leak.suspected is False
+
+
+def test_a_cache_that_fills_and_is_cleared_is_not_a_leak() -> None:
+    """Sawtooth: 50 MB filled over 10 min, then cleared. Memory given back is not a leak."""
+    noise = random.Random(4)
+    det = detector(warmup_s=0)
+    for s in range(0, 6 * 3600, 2):
+        det.add(float(s), int((150 + (s % 600) / 12 + noise.uniform(-1, 1)) * MB))
+        if s >= 900 and s % 20 == 0:
+            assert not det.verdict().suspected, (s, det.verdict())
