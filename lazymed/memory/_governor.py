@@ -85,6 +85,7 @@ class Monitor:
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._interval: float | None = None
         self._callbacks: list[Callable[[Event], object]] = []
         self.settings: Settings | None = None
         self.sampler: Sampler | None = None
@@ -142,15 +143,24 @@ class Monitor:
 
     def start(self, **configure: Any) -> bool:
         """Start the monitor thread (configuring first if needed or if keywords are given).
-        Returns False, starting nothing, when ``enabled = false``; True when running."""
+        Returns False, starting nothing, when ``enabled = false``; True when running. A thread
+        running at another ``interval_s`` is restarted."""
         with self._lock:
             if configure or self.settings is None:
                 self.configure(**configure)
             assert self.settings is not None
             if not self.settings.enabled:
                 return False
-            if self._thread is not None and self._thread.is_alive():
+            alive = self._thread is not None and self._thread.is_alive()
+            if alive and self._interval == self.settings.interval_s:
                 return True
+        if alive:
+            self.stop()  # outside the lock: the thread may be waiting for it in step()
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return True  # another caller started it meanwhile
+            assert self.settings is not None
+            self._interval = self.settings.interval_s
             self._stop = threading.Event()
             self._thread = threading.Thread(
                 target=self._run,

@@ -269,3 +269,14 @@ def test_memory_layer_imports_point_down_only() -> None:
     # psutil stays out of the core.
     for path in sorted((ROOT / "lazymed").glob("*.py")):
         assert not any(n.split(".")[0] in ("psutil", "cachetools") for n in _imports(path)), path
+
+
+def test_start_with_a_new_interval_restarts_the_thread() -> None:
+    import lazymed.memory as m
+
+    m.start({"interval_s": 0.5})
+    first = m._governor.MONITOR._thread
+    m.start({"interval_s": 0.02})
+    second = m._governor.MONITOR._thread
+    assert first is not second and first is not None and not first.is_alive()
+    assert second is not None and second.is_alive()
