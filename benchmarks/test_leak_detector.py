@@ -64,13 +64,15 @@ def series(
         t += step
 
 
+#: Quick mode simulates 3 h instead of 24 h (the scenario names keep their full-mode meaning).
+DAY = 3 * 3600 if _bench.QUICK else 86400
 SCENARIOS: dict[str, tuple[Callable[[float], float], float, float]] = {
     "leak_10mb_min": (lambda t: 150 + t / 6, 3600, 1.0),
     "leak_1mb_min": (lambda t: 150 + t / 60, 3600, 1.0),
-    "flat_24h": (lambda t: 150.0, 86400, 5.0),
-    "step_then_flat_24h": (lambda t: 150.0 + (80 if t >= 3600 else 0), 86400, 5.0),
+    "flat_24h": (lambda t: 150.0, DAY, 5.0),
+    "step_then_flat_24h": (lambda t: 150.0 + (80 if t >= 3600 else 0), DAY, 5.0),
     "ramp_then_flat": (lambda t: 150 + min(t, 300) / 6, 7200, 1.0),
-    "sawtooth_24h": (lambda t: 150 + (t % 600) / 12, 86400, 5.0),
+    "sawtooth_24h": (lambda t: 150 + (t % 600) / 12, DAY, 5.0),
 }
 
 
