@@ -87,7 +87,14 @@ def _v2_memory_mount() -> tuple[str | None, str]:
 def test_real_cgroup_v2_limit_resolves_percentages(tmp_path: Path) -> None:
     mount, why = _v2_memory_mount()
     if mount is None:
-        pytest.skip(f"no cgroup v2 memory controller: {why}")
+        try:
+            init = Path("/proc/1/comm").read_text().strip()
+        except OSError:
+            init = "unknown"
+        systemd = (
+            "" if init == "systemd" else f"; systemd-run needs systemd as PID 1 (here {init!r})"
+        )
+        pytest.skip(f"no cgroup v2 memory controller: {why}{systemd}")
     if os.geteuid() != 0 and not os.access(mount, os.W_OK):
         pytest.skip(f"cannot create a child cgroup: {mount} is not writable by uid {os.geteuid()}")
     subtree = Path(mount, "cgroup.subtree_control")

@@ -21,7 +21,7 @@ def test_snapshot_is_json_ready_with_every_section(tmp_path: Path) -> None:
 
     sys.path.insert(0, str(tmp_path))
     lazymed.install(lazy=["snapmod"])
-    import snapmod  # noqa: F401
+    import snapmod
 
     remove = memory.add_provider("services", lambda: [{"name": "rag", "pid": 1, "rss_bytes": 5}])
     broken = memory.add_provider("other", lambda: 1 / 0)
@@ -45,6 +45,9 @@ def test_snapshot_is_json_ready_with_every_section(tmp_path: Path) -> None:
     assert data["providers"]["other"] == {"error": "ZeroDivisionError: division by zero"}
     (mod,) = [m for m in data["modules"] if m["name"] == "snapmod"]
     assert mod["role"] == "lazy" and mod["state"] == "lazy"
+    assert snapmod.X == 1  # loads it: nothing lazy stays pending after the test
+    (mod,) = [m for m in memory.snapshot().as_dict()["modules"] if m["name"] == "snapmod"]
+    assert mod["state"] == "loaded"
     assert any(s["name"] == "snapcache" and s["entries"] == 1 for s in data["caches"])
     assert data["actions"][0]["level"] == "warning"
     assert data["thresholds"]["warning"] == 100 * 1024 * 1024
