@@ -280,3 +280,28 @@ def test_start_with_a_new_interval_restarts_the_thread() -> None:
     second = m._governor.MONITOR._thread
     assert first is not second and first is not None and not first.is_alive()
     assert second is not None and second.is_alive()
+
+
+def test_missing_extra_names_it(tmp_path: Path) -> None:
+    result = run_python(
+        """
+        import sys
+
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name == "cachetools":
+                    raise ModuleNotFoundError("No module named 'cachetools'", name=name)
+
+        sys.meta_path.insert(0, Block())
+        try:
+            import lazymed.memory
+        except ModuleNotFoundError as exc:
+            print(exc.name, "|", exc)
+        """,
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "cachetools | lazymed.memory needs the 'memory' extra (psutil, cachetools): "
+        "pip install 'lazymed[memory]' (missing: cachetools)"
+    )
