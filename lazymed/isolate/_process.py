@@ -75,7 +75,8 @@ class ProcessWorker:
         self.name = name
         self.settings = settings
         self.generation = generation
-        self.address = os.path.join(directory, f"{name}-{generation}.sock")
+        # Unique per worker: BaseProxy caches each thread's connection by address.
+        self.address = os.path.join(directory, f"{name}-{generation}-{secrets.token_hex(4)}.sock")
         self._authkey = secrets.token_bytes(32)
         self.pid: int | None = None
         self.factory_seconds = 0.0

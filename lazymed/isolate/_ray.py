@@ -13,6 +13,8 @@ neither, lazymed starts a local Ray bound to 127.0.0.1 without the dashboard.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import time
 from typing import Any
@@ -60,7 +62,8 @@ class RayWorker:
     def start(self) -> None:
         """Create the actor and run the factory in it. Raises StartFailed."""
         try:
-            import ray
+            # Typed as Any: the module must type-check with and without the optional extra.
+            ray: Any = importlib.import_module("ray")
         except ImportError as exc:
             raise StartFailed(
                 "backend", f"backend = 'ray' needs Ray ({exc}); pip install 'lazymed[ray]'"
@@ -78,7 +81,9 @@ class RayWorker:
             self.pid, self.factory_seconds = ray.get(self._actor.ready.remote(), timeout=timeout)
         except ray.exceptions.GetTimeoutError:
             self.kill()
-            raise StartFailed("timeout", f"did not start within start_timeout_s={timeout:g}")
+            raise StartFailed(
+                "timeout", f"did not start within start_timeout_s={timeout:g}"
+            ) from None
         except ray.exceptions.RayError as exc:
             self.kill()
             self._code = 1
@@ -95,10 +100,8 @@ class RayWorker:
     def kill(self) -> None:
         """End the actor (``ray.kill``, no restart)."""
         if self._actor is not None and self._ray is not None:
-            try:
+            with contextlib.suppress(Exception):  # already gone
                 self._ray.kill(self._actor, no_restart=True)
-            except Exception:  # already gone
-                pass
         if self._code is None:
             self._code = -9
 
