@@ -91,6 +91,10 @@ class Host:
         self._last_check = 0.0
         self._rss_after_gc = 0
 
+    def __reduce__(self) -> Any:
+        # The manager's '#GETVALUE' fallback would send the object itself: refuse.
+        raise TypeError("cannot pickle a lazymed.isolate Host: it never leaves its worker")
+
     def _target(self, ref: int) -> object:
         if ref == 0:
             return self._service
