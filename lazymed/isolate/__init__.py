@@ -90,6 +90,18 @@ def _runtime(name: str) -> Runtime:
     return runtime(name, _settings(name))
 
 
+def _warm(names: tuple[str, ...]) -> None:
+    """Start the workers of ``names`` (``warm = true``), one after another; called from the
+    background thread that ``lazymed.install()`` starts. A failure is recorded by the service
+    (status().last_error) and its first call retries."""
+    for name in names:
+        try:
+            _runtime(name).warm()
+        except Exception:  # kept in the service status; the first call retries
+            continue
+    _register_memory_action()
+
+
 def _stop_isolated_action(context: object) -> dict[str, object]:
     """Stop isolated services with no call in flight: stopping a worker returns all of its
     memory (the first thing the governor tries in an emergency)."""

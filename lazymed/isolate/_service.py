@@ -316,6 +316,12 @@ class Runtime:
             raise error from original
         raise error
 
+    def warm(self) -> None:
+        """Start the worker now (``warm = true``) unless one is running."""
+        worker, call_id = self._acquire()
+        del worker
+        self._leave(call_id)
+
     def methods(self) -> list[str]:
         """The service's public methods (starts the worker)."""
         worker, call_id = self._acquire()
