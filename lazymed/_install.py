@@ -157,7 +157,7 @@ def _warm_isolated(cfg: Config) -> None:
 
 def _warm_thread(names: tuple[str, ...]) -> None:
     try:
-        layer = _bootstrap._gcd_import(f"{__package__}.isolate")
+        layer = _cpython.gcd_import(f"{__package__}.isolate")
         layer._warm(names)
     except BaseException:  # recorded by the service; its first call raises it
         pass

@@ -29,7 +29,13 @@ from ._host import EXPOSED
 
 
 class Lost(Exception):
-    """The connection to the worker broke (it died or was killed)."""
+    """The connection to the worker broke (it died or was killed). ``delivered`` is False when
+    the request provably never reached the worker (no connection, or the send failed), so the
+    call can be retried on a fresh worker without running twice."""
+
+    def __init__(self, message: str, delivered: bool = True) -> None:
+        super().__init__(message)
+        self.delivered = delivered
 
 
 class StartFailed(Exception):
@@ -101,6 +107,7 @@ class ProcessWorker:
         else:
             report = self._start_spawn(spec)
         timeout = float(self.settings["start_timeout_s"]) or None
+        ready = False
         try:
             ready = report.poll(timeout)
             message = report.recv() if ready else None
@@ -109,6 +116,8 @@ class ProcessWorker:
         finally:
             report.close()
         if message is None:
+            if ready:  # EOF: the worker closed the pipe by exiting; its status follows
+                self.wait(10)
             if self.exitcode() is None:
                 self.kill()
                 self.wait(5)
@@ -243,6 +252,9 @@ class ProcessWorker:
             raise Lost("not connected")
         try:
             return proxy._callmethod(op, args)
+        except (BrokenPipeError, ConnectionRefusedError, FileNotFoundError) as exc:
+            # Connecting or sending failed: the worker never saw this request.
+            raise Lost(f"{type(exc).__name__}: {exc}", delivered=False) from exc
         except (EOFError, ConnectionError, OSError) as exc:
             raise Lost(f"{type(exc).__name__}: {exc}") from exc
 

@@ -226,24 +226,31 @@ class Runtime:
             raise ServiceError(
                 self.name, "pickle", f"arguments of {method}() cannot be pickled: {exc}"
             ) from exc
-        worker, call_id = self._acquire()
-        if generation is not None and generation != worker.generation:
-            self._leave(call_id)
-            raise ServiceError(
-                self.name,
-                "stopped",
-                f"{method}(): the object lived in worker generation {generation}, which has "
-                f"stopped (now {worker.generation}); objects that stay in a worker end with it",
-            )
         from ._process import Lost
 
-        try:
-            reply = worker.call(ref, method, payload)
-        except Lost as exc:
-            raise self._lost(worker, method, exc) from None
-        finally:
-            self._leave(call_id)
-        return self._unpack(worker, method, reply)
+        for attempt in (1, 2):
+            worker, call_id = self._acquire()
+            if generation is not None and generation != worker.generation:
+                self._leave(call_id)
+                raise ServiceError(
+                    self.name,
+                    "stopped",
+                    f"{method}(): the object lived in worker generation {generation}, which "
+                    f"has stopped (now {worker.generation}); objects in a worker end with it",
+                )
+            try:
+                reply = worker.call(ref, method, payload)
+            except Lost as exc:
+                error = self._lost(worker, method, exc)
+                # A worker that died while idle, seen only when the request could not be sent:
+                # the method never ran, so one retry on a fresh worker is safe.
+                if exc.delivered or attempt == 2 or error.cause != "exit":
+                    raise error from None
+                continue
+            finally:
+                self._leave(call_id)
+            return self._unpack(worker, method, reply)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _leave(self, call_id: int) -> None:
         with self.cond:
