@@ -8,7 +8,10 @@ results, the errors and the RSS recycling behave the same. Ray's own restarts ar
 
 Ray is used as the user set it up: an initialised Ray (``ray.init(address="auto")`` on a
 cluster) is used as is; ``ray_address`` makes lazymed call ``ray.init(address=...)``; with
-neither, lazymed starts a local Ray bound to 127.0.0.1 without the dashboard.
+neither, lazymed starts a local Ray (``_node_ip_address="127.0.0.1"``, no dashboard). Measured
+with Ray 2.60: that still listens beyond loopback (Ray resolves 127.0.0.1 to the node's routable
+address and binds its gRPC servers on ``::``), so a local Ray cluster is a network service:
+keep it in a private network namespace or behind a firewall (the tests use ``unshare -n``).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ def _init_ray(ray: Any, address: str) -> None:
     env = {"env_vars": {"PYTHONPATH": _worker_env()["PYTHONPATH"]}}
     if address:
         ray.init(address=address, runtime_env=env)
-    else:  # a local cluster on loopback only: nothing listens on the machine's other addresses
+    else:  # a local cluster; Ray still binds beyond loopback (see the module docstring)
         ray.init(
             address="local",
             include_dashboard=False,
