@@ -113,11 +113,14 @@ class Host:
         ``max_rss_bytes`` (checked after a gc, at most once per ``rss_check_interval_s``), else 0.
         """
         target = self._target(ref)
-        if method.startswith("_") or method not in public_methods(target):
-            return ("missing", f"{type(target).__name__!r} object has no public method {method!r}")
         try:
+            # Public names only: no dunder or private attribute (nor anything reached via one).
+            bound = None if method.startswith("_") else getattr(target, method, None)
+            if bound is None or not callable(bound):
+                name = type(target).__name__
+                return ("missing", f"{name!r} object has no public method {method!r}")
             args, kwargs = pickle.loads(payload)
-            result = getattr(target, method)(*args, **kwargs)
+            result = bound(*args, **kwargs)
         except BaseException as exc:  # every failure goes back to the caller
             with self._lock:
                 self._calls += 1
