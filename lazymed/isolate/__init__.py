@@ -77,10 +77,12 @@ def stop(name: str, *, timeout: float | None = None) -> StopReport:
     return _runtime(name).stop("stop()", timeout)
 
 
-def status() -> list[ServiceStatus]:
-    """Every service this process has used, by name: state, pid, RSS (psutil), calls, restarts,
-    calls in flight, last error, start time (Unix) and start and factory seconds."""
-    return [rt.status() for rt in runtimes()]
+def status(*, rss: bool = True) -> list[ServiceStatus]:
+    """Every service this process has used, by name: state, pid, RSS (psutil, read from this
+    process), calls, restarts, calls in flight, last error, start time (Unix) and start and
+    factory seconds. ``rss=False`` leaves ``rss_bytes`` None and does not import psutil (for a
+    cheap readiness probe)."""
+    return [rt.status(rss) for rt in runtimes()]
 
 
 def _runtime(name: str) -> Runtime:

@@ -339,9 +339,12 @@ class Runtime:
 
     # ------------------------------------------------------------------ stop
 
-    def stop(self, reason: str = "stop()", timeout: float | None = None) -> StopReport:
+    def stop(
+        self, reason: str = "stop()", timeout: float | None = None, measure: bool = True
+    ) -> StopReport:
         """Stop the worker after the calls in flight finish (at most ``timeout`` s, then it is
-        killed under them); measure what it gave back. Resets the restart limit."""
+        killed under them); with ``measure``, read what it gave back (psutil). Resets the
+        restart limit."""
         t0 = time.perf_counter()
         with self.cond:
             while self.starting or self.stopping:
@@ -364,13 +367,16 @@ class Runtime:
                     self.kill_reasons[id(worker)] = f"stopped by {reason} under the call"
                     break
                 self.cond.wait(left)
+        rss = uss = before = after = None
         try:
-            from ._measure import process_memory, tree_rss
+            if measure:
+                from ._measure import process_memory, tree_rss
 
-            rss, uss = process_memory(worker.pid)
-            before = tree_rss()
+                rss, uss = process_memory(worker.pid)
+                before = tree_rss()
             code = worker.terminate(10.0)
-            after = tree_rss()
+            if measure:
+                after = tree_rss()
         finally:
             with self.cond:
                 self.stopping = False
@@ -389,13 +395,13 @@ class Runtime:
             uss,
             before,
             after,
-            before - after,
+            None if before is None or after is None else before - after,
             code,
             time.perf_counter() - t0,
         )
 
-    def status(self) -> ServiceStatus:
-        """A snapshot (reads the worker's RSS with psutil)."""
+    def status(self, measure: bool = True) -> ServiceStatus:
+        """A snapshot (with ``measure``, reads the worker's RSS with psutil)."""
         with self.cond:
             worker = self.worker
             pid = worker.pid if worker is not None else None
@@ -403,7 +409,7 @@ class Runtime:
             last_error, started_at = self.last_error, self.started_at
             start_s, factory_s = self.start_seconds, self.factory_seconds
         rss = None
-        if pid is not None:
+        if pid is not None and measure:
             from ._measure import process_memory
 
             rss = process_memory(pid)[0]
@@ -498,7 +504,10 @@ def runtime(name: str, settings: dict[str, Any]) -> Runtime:
 
 
 def _at_exit() -> None:
-    stop_all("interpreter exit")
+    # Calls still in flight at exit get 5 s; nothing is measured (no psutil import at exit).
+    for rt in runtimes():
+        if rt.worker is not None:
+            rt.stop("interpreter exit", timeout=5.0, measure=False)
     for path in _private_dir:
         shutil.rmtree(path, ignore_errors=True)
 

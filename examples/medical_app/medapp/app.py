@@ -108,6 +108,11 @@ def create_app(*, introspect_endpoint: bool | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
+        if boot.mode() == "isolated":  # and whether the warm RAG worker is up yet
+            import lazymed.isolate
+
+            states = {s.name: s.state for s in lazymed.isolate.status(rss=False)}
+            return jsonify(status="ok", mode=boot.mode(), profile=boot.profile(), isolated=states)
         return jsonify(status="ok", mode=boot.mode(), profile=boot.profile())
 
     @app.post("/vitals/news2")
