@@ -93,15 +93,22 @@ def _runtime(name: str) -> Runtime:
 
 
 def _warm(names: tuple[str, ...]) -> None:
-    """Start the workers of ``names`` (``warm = true``), one after another; called from the
-    background thread that ``lazymed.install()`` starts. A failure is recorded by the service
-    (status().last_error) and its first call retries."""
+    """Start the workers of ``names`` (``warm = true``), one after another, then serve as this
+    process's monitor thread; never returns. Runs in the background thread that
+    ``lazymed.install()`` starts: one thread for both jobs, because every thread that allocates
+    costs the process a glibc malloc arena (64 MiB of VMS) and a stack. A failure is recorded by
+    the service (status().last_error) and its first call retries."""
+    from ._service import become_monitor, run_monitor
+
+    claimed = become_monitor()
     for name in names:
         try:
             _runtime(name).warm()
         except Exception:  # kept in the service status; the first call retries
             continue
     _register_memory_action()
+    if claimed:
+        run_monitor()
 
 
 def _stop_isolated_action(context: object) -> dict[str, object]:

@@ -89,7 +89,6 @@ class Host:
         self._max_rss = max_rss_bytes
         self._interval = rss_check_interval_s
         self._last_check = 0.0
-        self._rss_after_gc = 0
 
     def __reduce__(self) -> Any:
         # The manager's '#GETVALUE' fallback would send the object itself: refuse.
@@ -110,7 +109,8 @@ class Host:
         recycle)`` for a result that does not pickle, ``("missing", message)`` for a name that is
         not a public method, or ``("error", type, message, traceback text, pickled exception or
         None, recycle)``. ``recycle`` is the RSS in bytes when the worker has grown past
-        ``max_rss_bytes`` (checked after a gc, at most once per ``rss_check_interval_s``), else 0.
+        ``max_rss_bytes`` (read at most once per ``rss_check_interval_s``, confirmed after a
+        gc), else 0.
         """
         target = self._target(ref)
         try:
@@ -139,7 +139,9 @@ class Host:
         return ("ok", blob, self._recycle())
 
     def _recycle(self) -> int:
-        # loky's rule: between tasks, at most once per interval, gc then compare RSS.
+        # loky's rule: after a call, at most once per interval, read RSS (one small /proc read);
+        # only when it is over the limit, gc.collect() and read again. A full collection of a
+        # big heap (llama-index: ~0.5 s here) must not run on every call's path.
         if not self._max_rss:
             return 0
         now = time.monotonic()
@@ -147,9 +149,10 @@ class Host:
             if now - self._last_check < self._interval:
                 return 0
             self._last_check = now
+        if rss_bytes() <= self._max_rss:
+            return 0
         gc.collect()
         rss = rss_bytes()
-        self._rss_after_gc = rss
         return rss if rss > self._max_rss else 0
 
     def methods(self, ref: int) -> list[str]:

@@ -538,16 +538,27 @@ def wake_monitor() -> None:
 
 
 def ensure_monitor() -> None:
-    """Start the monitor thread once per process."""
+    """Start the monitor thread once per process (unless a thread has claimed the job)."""
     with _lock:
         if _monitor and _monitor[0].is_alive():
             return
-        thread = threading.Thread(target=_monitor_loop, name="lazymed-isolate", daemon=True)
+        thread = threading.Thread(target=run_monitor, name="lazymed-isolate", daemon=True)
         _monitor[:] = [thread]
         thread.start()
 
 
-def _monitor_loop() -> None:
+def become_monitor() -> bool:
+    """Claim the monitor's job for the calling thread (the warm-start thread); False if a
+    monitor already runs. The caller must then call :func:`run_monitor`."""
+    with _lock:
+        if _monitor and _monitor[0].is_alive():
+            return False
+        _monitor[:] = [threading.current_thread()]
+        return True
+
+
+def run_monitor() -> None:
+    """The monitor loop (never returns): call timeouts, idle stops, RSS recycling."""
     while True:
         now = time.monotonic()
         wait = 5.0

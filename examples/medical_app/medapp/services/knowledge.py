@@ -124,8 +124,8 @@ class KnowledgeService:
 
 
 def build_index() -> KnowledgeService:
-    """Factory of ``[tool.lazymed.isolate.rag]``: builds the index now (so a warm worker has
-    paid for llama-index and the embeddings before the first request) and returns the service."""
-    with _lock:
-        _index()
+    """Factory of ``[tool.lazymed.isolate.rag]``: builds the index and runs one retrieval now,
+    so a warm worker has paid for llama-index, the embeddings and the retriever's own imports
+    before the first request; returns the service."""
+    search("warm-up", top_k=1)
     return KnowledgeService()
