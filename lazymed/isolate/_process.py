@@ -176,10 +176,16 @@ class ProcessWorker:
 
     def exitcode(self) -> int | None:
         """None while running; the exit code (negative: the signal) once it has ended."""
+        code: int | None
         if self._popen is not None:
-            return self._popen.poll()
+            code = self._popen.poll()
+            if code is None and _exited(self._popen.pid):
+                # poll() answers None while another thread holds the Popen's waitpid lock;
+                # waitid(WNOWAIT) saw the exit without reaping it: wait() collects the status.
+                code = self._popen.wait()
+            return code
         if self._mp_process is not None:
-            code: int | None = self._mp_process.exitcode
+            code = self._mp_process.exitcode
             return code
         return None
 
@@ -257,6 +263,14 @@ class ProcessWorker:
             raise Lost(f"{type(exc).__name__}: {exc}", delivered=False) from exc
         except (EOFError, ConnectionError, OSError) as exc:
             raise Lost(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _exited(pid: int) -> bool:
+    """Whether child ``pid`` has exited (a zombie waiting to be reaped), without reaping it."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:  # already reaped (by Popen in another thread)
+        return False
 
 
 def _worker_env() -> dict[str, str]:
