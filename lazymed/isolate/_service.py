@@ -228,6 +228,16 @@ class Runtime:
             ) from exc
         from ._process import Lost
 
+        if generation is not None:  # a RemoteObject: never start a worker just to say it is gone
+            with self.cond:
+                current = self.worker
+            if current is None or current.generation != generation:
+                raise ServiceError(
+                    self.name,
+                    "stopped",
+                    f"{method}(): the object lived in worker generation {generation}, which has "
+                    "stopped; objects that stay in a worker end with it",
+                )
         for attempt in (1, 2):
             worker, call_id = self._acquire()
             if generation is not None and generation != worker.generation:

@@ -116,10 +116,12 @@ def test_unpicklable_result_stays_in_the_worker_behind_a_handle(configure: Confi
     assert counter.bump() == 1 and counter.bump(by=5) == 6
     with pytest.raises(AttributeError):
         counter.unpicklable  # an attribute, not a method: not reachable
-    iso.stop(next(s.name for s in iso.status()))
+    name = next(s.name for s in iso.status())
+    iso.stop(name)
     with pytest.raises(iso.ServiceError) as info:
         counter.bump()
     assert info.value.cause == "stopped"
+    assert status_of(name).state == "stopped"  # no worker started just to say so
 
 
 def test_unpicklable_argument_fails_before_reaching_the_worker(configure: Configure) -> None:
