@@ -398,6 +398,28 @@ BINDING_CASES = {
         },
         "bc.llms.bedrock",
     ),
+    # imported by a computed name, or imported and deleted, with the package run early
+    "import_module_run_early": (
+        {
+            "bi/__init__.py": (
+                "import sys\nsys.path_importer_cache.get('x')  # lazymed runs this early\n"
+                "import importlib\nimportlib.import_module('.version', __name__)\n"
+                "version = '1.2'\n"
+            ),
+            "bi/version.py": "V = 1\n",
+        },
+        "bi.version",
+    ),
+    "deleted_run_early": (
+        {
+            "bd/__init__.py": (
+                "import sys\nsys.path_importer_cache.get('x')  # lazymed runs this early\n"
+                "from . import version\ndel version\n"
+            ),
+            "bd/version.py": "V = 1\n",
+        },
+        "bd.version",
+    ),
     # the package defines a name but does not import the submodule: eager rebinds it
     "shadow_without_import": (
         {"bs/__init__.py": "version = '1.2'\n", "bs/version.py": "V = 1\n"},
