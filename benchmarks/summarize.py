@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,8 @@ ORDER = (
     "medical_app",
     "profile_overhead",
     "submodule_laziness",
+    "memory_monitor",
+    "leak_detector",
 )
 VARIANT_LABELS = {
     "nothing": "nothing imported (floor)",
@@ -219,6 +222,16 @@ def install_section(doc: dict[str, Any]) -> list[str]:
             _fmt(doc["peak_rss_mib"]["install"]),
         ],
     ]
+    if "install_kw" in w:  # results from before the keyword form lack it
+        rows.append(
+            [
+                "the same with the four names as `install(lazy=..., from_import=...)` keywords",
+                _fmt(w["install_kw"]["median"]),
+                _fmt(w["install_kw"]["iqr"]),
+                _fmt(doc["cpu_ms"]["install_kw"]),
+                "",
+            ]
+        )
     out = [
         f"### 2. `install()` with a pyproject config vs a bare interpreter "
         f"({doc['pairs']} alternating pairs, {doc['memory_runs']} memory runs each, medians)",
@@ -232,6 +245,11 @@ def install_section(doc: dict[str, Any]) -> list[str]:
         f"First run with an empty config cache (TOML parsed, cache written): "
         f"{doc['cold_first_install_run_ms']:.1f} ms.",
     ]
+    if "keywords_wall_ratio" in doc:
+        out[-1] += (
+            f" Keywords: {doc['keywords_wall_ratio']:.3f}x wall, "
+            f"{doc['keywords_cpu_ratio']:.3f}x CPU (the validator stays unimported)."
+        )
     return out
 
 
@@ -441,6 +459,49 @@ def submodule_laziness_section(doc: dict[str, Any]) -> list[str]:
     return out
 
 
+def memory_monitor_section(doc: dict[str, Any]) -> list[str]:
+    """The governor's monitor: CPU share at 1 s and RSS cost."""
+    d = doc
+    rows = [
+        ["CPU share, psutil from outside, minus idle", f"{d['cpu_share_percent_outside']} %"],
+        ["CPU share, process_time() inside, minus idle", f"{d['cpu_share_percent_inside']} %"],
+        ["CPU per reading (`step()`, mean of 200)", f"{d['step_cpu_ms']} ms"],
+        ["`snapshot()` (full reading with gc objects)", f"{d['snapshot_cpu_ms']} ms"],
+        ["gc-tracked objects in the child", f"{d['gc_objects']:,}"],
+        ["RSS of `import lazymed.memory`", f"{d['rss_import_cost_mib']} MiB"],
+        ["RSS of the running monitor", f"{d['rss_monitor_cost_mib']} MiB"],
+        ["RSS inside vs outside, max difference", f"{d['rss_inside_vs_outside_max_bytes']} B"],
+    ]
+    return [
+        f"### 8. Memory governor monitor at `interval_s = 1` ({d['rounds']} rounds of "
+        f"{d['sleep_seconds']:g} s, idle vs monitor, medians)",
+        "",
+        *_table(["figure", "value"], rows),
+    ]
+
+
+def leak_detector_section(doc: dict[str, Any]) -> list[str]:
+    """The leak detector on a synthetic clock and in one real run."""
+    d = doc
+    flag = f"{d['time_to_flag_10mb_min_s']:g} s / {d['time_to_flag_10mb_min_after_warmup_s']:g} s"
+    real = d["real_leak_flagged_after_s"]
+    rows = [
+        ["10 MB/min leak: flagged after start / after warm-up", flag],
+        ["1 MB/min leak: flagged after start", f"{d['time_to_flag_1mb_min_s']:g} s"],
+        ["24 h flat, and +80 MB step then flat: alarms", str(d["false_alarms_flat_and_step_24h"])],
+        ["5 min ramp then 2 h flat: alarms per run", str(d["ramp_then_flat"]["alarms_per_run"])],
+        ["24 h sawtooth (50 MB cache filled, cleared): alarms", str(d["sawtooth_alarms_per_run"])],
+        ["real child leaking 600 MB/min: flagged after", "-" if real is None else f"{real:.1f} s"],
+        ["real child flat for 12 s: alarms", str(d["real_flat_alarms"])],
+    ]
+    return [
+        "### 9. Leak detector (defaults: warm-up 120 s, window 600 s, 10 MB/h, r2 0.8; "
+        "synthetic clock with 1 s readings; real run with a 6 s window)",
+        "",
+        *_table(["scenario", "result"], rows),
+    ]
+
+
 SECTIONS = {
     "startup": startup_section,
     "install_overhead": install_section,
@@ -449,6 +510,8 @@ SECTIONS = {
     "medical_app": medical_app_section,
     "profile_overhead": profile_overhead_section,
     "submodule_laziness": submodule_laziness_section,
+    "memory_monitor": memory_monitor_section,
+    "leak_detector": leak_detector_section,
 }
 
 
@@ -485,9 +548,15 @@ def render(data: dict[str, dict[str, Any]]) -> str:
     if anomalies:
         lines += ["", "Anomalies seen while measuring:", ""]
         lines += [f"- `{n}`: {a}" for n, a in anomalies]
+    number = 0
     for name in ORDER:
         if name in data:
-            lines += ["", *SECTIONS[name](data[name])]
+            number += 1
+            section = SECTIONS[name](data[name])
+            # Sections are numbered in ORDER here, whatever number their heading was written
+            # with, so a new benchmark's section never needs the others renumbered.
+            section[0] = re.sub(r"^### \d+\. ", f"### {number}. ", section[0])
+            lines += ["", *section]
     return "\n".join(lines) + "\n"
 
 

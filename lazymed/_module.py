@@ -107,7 +107,7 @@ class LazyModule(ModuleType):
         if early is not None and importer is not None:
             statement = f"from {state.name} import {attr}"
             _ran_early(state, statement, importer, early)
-        load(state, attr, caller)
+        load(state, attr, caller, statement=importer is not None)
         if pending(self) is None:
             # Loaded: look up again through the module's class now, which may be its own
             # (a ModuleType subclass with __getattr__, as pygments' lexers module has).
@@ -119,20 +119,20 @@ class LazyModule(ModuleType):
             # Another class from outside would unhook the load for good: run the module first.
             state = pending(self)
             if state is not None and state.loading_tid != _get_ident():
-                load(state, attr, getframe(1))
+                load(state, attr, getframe(1), statement=False)
         ModuleType.__setattr__(self, attr, value)
 
     def __delattr__(self, attr: str) -> None:
         state = pending(self)
         if state is not None:
-            load(state, attr, getframe(1))
+            load(state, attr, getframe(1), statement=False)
         ModuleType.__delattr__(self, attr)
 
     def __dir__(self) -> list[str]:
         # dir() lists the module's own names, which only its code can create: load first.
         state = pending(self)
         if state is not None:
-            load(state, "__dir__", getframe(1))
+            load(state, "__dir__", getframe(1), statement=False)
         return list(_module_dir(self))
 
 
