@@ -391,7 +391,7 @@ BINDING_CASES = {
         {
             "bc/__init__.py": "",
             "bc/llms/__init__.py": (
-                "import sys\nsys.path_importer_cache.pop('lm-none', None)  # lazymed runs this early\n"
+                "import sys\nsys.path_importer_cache.pop('lm-none', None)  # runs it early\n"
                 "from .bedrock import bedrock\n"
             ),
             "bc/llms/bedrock.py": "def bedrock():\n    return 1\n",
@@ -413,7 +413,7 @@ BINDING_CASES = {
     "import_module_run_early": (
         {
             "bi/__init__.py": (
-                "import sys\nsys.path_importer_cache.pop('lm-none', None)  # lazymed runs this early\n"
+                "import sys\nsys.path_importer_cache.pop('lm-none', None)  # runs it early\n"
                 "import importlib\nimportlib.import_module('.version', __name__)\n"
                 "version = '1.2'\n"
             ),
@@ -424,7 +424,7 @@ BINDING_CASES = {
     "deleted_run_early": (
         {
             "bd/__init__.py": (
-                "import sys\nsys.path_importer_cache.pop('lm-none', None)  # lazymed runs this early\n"
+                "import sys\nsys.path_importer_cache.pop('lm-none', None)  # runs it early\n"
                 "from . import version\ndel version\n"
             ),
             "bd/version.py": "V = 1\n",
