@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -547,9 +548,15 @@ def render(data: dict[str, dict[str, Any]]) -> str:
     if anomalies:
         lines += ["", "Anomalies seen while measuring:", ""]
         lines += [f"- `{n}`: {a}" for n, a in anomalies]
+    number = 0
     for name in ORDER:
         if name in data:
-            lines += ["", *SECTIONS[name](data[name])]
+            number += 1
+            section = SECTIONS[name](data[name])
+            # Sections are numbered in ORDER here, whatever number their heading was written
+            # with, so a new benchmark's section never needs the others renumbered.
+            section[0] = re.sub(r"^### \d+\. ", f"### {number}. ", section[0])
+            lines += ["", *section]
     return "\n".join(lines) + "\n"
 
 

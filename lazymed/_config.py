@@ -156,7 +156,10 @@ def load_config(
         except ValueError as exc:  # ConfigError (os.stat's "embedded null byte" too)
             if not origin_hint:
                 raise
-            raise config_error(f"{exc}{origin_hint}") from None
+            error = config_error(f"{exc}{origin_hint}")
+            error.where = getattr(exc, "where", None)  # the structured fields travel too
+            error.rejected = getattr(exc, "rejected", ())
+            raise error from None
         if not isinstance(entry[0], dict):
             raise config_error(f"{path}{origin_hint}: no [tool.lazymed] table in this file")
     else:
@@ -212,19 +215,6 @@ def load_config(
     return result
 
 
-def _check_memory(cfg: "Config") -> None:
-    """Thresholds given in megabytes must be in order (percentages are checked by
-    lazymed.memory once the container's limit is known)."""
-    memory = cfg.table.get("memory")
-    if not isinstance(memory, dict):
-        return
-    from ._validate import check_thresholds
-
-    keys = ("budget_mb", "warning_mb", "critical_mb", "emergency_mb")
-    plain = {k: float(v) for k in keys if isinstance(v := memory.get(k), int | float)}
-    check_thresholds(plain, lambda key: cfg.describe(f"memory.{key}"))
-
-
 def _is_module_name(name: object) -> bool:
     return isinstance(name, str) and bool(name) and all(p.isidentifier() for p in name.split("."))
 
@@ -249,6 +239,19 @@ def _plainly_valid(given: "Mapping[str, object]") -> "dict[str, object] | None":
         else:
             return None
     return out
+
+
+def _check_memory(cfg: "Config") -> None:
+    """Thresholds given in megabytes must be in order (percentages are checked by
+    lazymed.memory once the container's limit is known)."""
+    memory = cfg.table.get("memory")
+    if not isinstance(memory, dict):
+        return
+    from ._validate import check_thresholds
+
+    keys = ("budget_mb", "warning_mb", "critical_mb", "emergency_mb")
+    plain = {k: float(v) for k in keys if isinstance(v := memory.get(k), int | float)}
+    check_thresholds(plain, lambda key: cfg.describe(f"memory.{key}"))
 
 
 def _covers(outer: str, inner: str) -> bool:
