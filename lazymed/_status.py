@@ -96,9 +96,7 @@ def status() -> "Status":
     config = REGISTRY.config
     if config is None:
         return Status(is_installed(), None, None, None, modules)
-    # Sub-tables ([tool.lazymed.memory], ...) are described key by key ("memory.warning_mb"),
-    # from config.sources, only for the keys that were set.
-    sources = {key: config.describe(key) for key, v in DEFAULTS.items() if not isinstance(v, dict)}
+    sources = {key: config.describe(key) for key in DEFAULTS}
     sources.update(config.sources)
     return Status(
         installed=is_installed(),
