@@ -218,6 +218,16 @@ def install_section(doc: dict[str, Any]) -> list[str]:
             _fmt(doc["peak_rss_mib"]["install"]),
         ],
     ]
+    if "install_kw" in w:  # results from before the keyword form lack it
+        rows.append(
+            [
+                "the same with the four names as `install(lazy=..., from_import=...)` keywords",
+                _fmt(w["install_kw"]["median"]),
+                _fmt(w["install_kw"]["iqr"]),
+                _fmt(doc["cpu_ms"]["install_kw"]),
+                "",
+            ]
+        )
     out = [
         f"### 2. `install()` with a pyproject config vs a bare interpreter "
         f"({doc['pairs']} alternating pairs, {doc['memory_runs']} memory runs each, medians)",
@@ -231,6 +241,11 @@ def install_section(doc: dict[str, Any]) -> list[str]:
         f"First run with an empty config cache (TOML parsed, cache written): "
         f"{doc['cold_first_install_run_ms']:.1f} ms.",
     ]
+    if "keywords_wall_ratio" in doc:
+        out[-1] += (
+            f" Keywords: {doc['keywords_wall_ratio']:.3f}x wall, "
+            f"{doc['keywords_cpu_ratio']:.3f}x CPU (the validator stays unimported)."
+        )
     return out
 
 

@@ -15,6 +15,7 @@ import _thread
 import sys
 
 from ._cpython import (
+    attribute_syntax,
     find_and_load_unlocked_code,
     find_real_spec,
     from_import_frame,
@@ -26,6 +27,7 @@ from ._cpython import (
 from ._load import Pending, load, pending
 from ._probe import call_site
 from ._registry import REGISTRY
+from ._tool_probes import PROBES, provably_absent
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -52,9 +54,6 @@ NO_LOAD = frozenset(
         "__cached__",
         "__dict__",
         "__class__",
-        # Probed on every object by inspect.unwrap (inspect.getsource, signature, doctest);
-        # no module defines it in practice.
-        "__wrapped__",
     }
 )
 
@@ -77,6 +76,10 @@ class LazyModule(ModuleType):
             # package's own imports of pending submodules run them through _lock_unlock_module.)
             return _module_getattribute(self, attr)
         caller = getframe(1)
+        if attr in PROBES and not attribute_syntax(caller) and _probe_absent(self, attr):
+            # getattr()/hasattr() probes of tools (pytest collection, inspect.unwrap) that the
+            # module's files prove it would fail: answered without running it (see _tool_probes).
+            raise AttributeError(f"module {state.name!r} has no attribute {attr!r}")
         importer = from_import_frame(caller)
         if importer is not None and attr != "__all__":
             found = _from_import_submodule(self, state, attr, caller, importer)
@@ -94,8 +97,10 @@ class LazyModule(ModuleType):
                 from ._deferred import Deferred, needs_real_object
 
                 if not needs_real_object(importer, attr):
-                    return Deferred(self, attr, importer.f_globals, call_site(importer))
-        load(state, attr, caller)
+                    standin = Deferred(self, attr, importer.f_globals, call_site(importer))
+                    state.standins.append(standin)
+                    return standin
+        load(state, attr, caller, statement=importer is not None)
         if pending(self) is None:
             # Loaded: look up again through the module's class now, which may be its own
             # (a ModuleType subclass with __getattr__, as pygments' lexers module has).
@@ -107,24 +112,31 @@ class LazyModule(ModuleType):
             # Another class from outside would unhook the load for good: run the module first.
             state = pending(self)
             if state is not None and state.loading_tid != _get_ident():
-                load(state, attr, getframe(1))
+                load(state, attr, getframe(1), statement=False)
         ModuleType.__setattr__(self, attr, value)
 
     def __delattr__(self, attr: str) -> None:
         state = pending(self)
         if state is not None:
-            load(state, attr, getframe(1))
+            load(state, attr, getframe(1), statement=False)
         ModuleType.__delattr__(self, attr)
 
     def __dir__(self) -> list[str]:
         # dir() lists the module's own names, which only its code can create: load first.
         state = pending(self)
         if state is not None:
-            load(state, "__dir__", getframe(1))
+            load(state, "__dir__", getframe(1), statement=False)
         return list(_module_dir(self))
 
 
 _NOT_A_SUBMODULE = object()
+
+
+def _probe_absent(module: "LazyModule", attr: str) -> bool:
+    spec = _module_getattribute(module, "__spec__")
+    origin = getattr(spec, "origin", None)
+    locations = getattr(spec, "submodule_search_locations", None)
+    return provably_absent(origin, None if locations is None else list(locations), attr)
 
 
 def _from_import_submodule(

@@ -4,6 +4,7 @@
 import dataclasses
 
 from ._install import is_installed
+from ._keys import DEFAULTS
 from ._registry import REGISTRY
 
 
@@ -34,14 +35,28 @@ class ModuleStatus:
 @dataclasses.dataclass(frozen=True)
 class Status:
     """Everything ``status()`` reports: whether lazymed is installed, the config file and active
-    profile it read (``None``: none), and one :class:`ModuleStatus` per registered module, in
-    registration order."""
+    profile it read (``None``: none), one :class:`ModuleStatus` per registered module, in
+    registration order, and the effective configuration tools need (the profiler, ``check``):
+
+    ``lazy``, ``critical``, ``disabled_modules``: the configured dotted names, as configured
+    (each covers its submodules), after every layer (file, profile, ``LAZYMED_*``, keywords).
+    ``profiles``: the profile names the file defines. ``sources``: where each setting came from,
+    keyed by dotted key (``"lazy"``, ``"from_import"``, ...; sub-table keys as
+    ``"table.key"``): ``"<file> [tool.lazymed]"``, ``"<file> [tool.lazymed.profiles.NAME]"``,
+    ``"environment LAZYMED_LAZY"``, ``"install() keyword"`` or ``"default"``. Empty when lazymed
+    was never installed.
+    """
 
     installed: bool
     config_path: str | None
     profile: str | None
     from_import: str | None
     modules: "tuple[ModuleStatus, ...]"
+    lazy: tuple[str, ...] = ()
+    critical: tuple[str, ...] = ()
+    disabled_modules: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
+    sources: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def module(self, name: str) -> "ModuleStatus":
         """The record of ``name``. Raises KeyError naming it if it is not registered."""
@@ -74,10 +89,19 @@ def status() -> "Status":
             for r in records
         )
     config = REGISTRY.config
+    if config is None:
+        return Status(is_installed(), None, None, None, modules)
+    sources = {key: config.describe(key) for key in DEFAULTS}
+    sources.update(config.sources)
     return Status(
         installed=is_installed(),
-        config_path=None if config is None else config.path,
-        profile=None if config is None else config.profile,
-        from_import=None if config is None else config.from_import,
+        config_path=config.path,
+        profile=config.profile,
+        from_import=config.from_import,
         modules=modules,
+        lazy=config.lazy,
+        critical=config.critical,
+        disabled_modules=config.disabled_modules,
+        profiles=config.profiles,
+        sources=sources,
     )
