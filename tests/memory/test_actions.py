@@ -34,9 +34,12 @@ def test_builtin_chains_by_level() -> None:
 
 
 def test_registered_actions_join_in_order(registry: object) -> None:
-    memory.add_action("evict", lambda c: None, level="emergency", order=memory.ORDER_EVICT)
+    # Stand-ins for the layers' actions (replace: eviction and isolation may have registered).
+    memory.add_action("evict", lambda c: None, order=memory.ORDER_EVICT, replace=True)
     memory.add_action("mine", lambda c: None)
-    memory.add_action("stop_isolated", lambda c: None, order=memory.ORDER_STOP_ISOLATED)
+    memory.add_action(
+        "stop_isolated", lambda c: None, order=memory.ORDER_STOP_ISOLATED, replace=True
+    )
     memory.add_action("early", lambda c: None, level="warning", order=1)
     assert names("warning") == ["early", "gc"]
     assert names("critical") == ["early", "gc", "clear_caches", "malloc_trim"]
