@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,9 @@ ORDER = (
     "first_use",
     "medical_app",
     "profile_overhead",
+    "submodule_laziness",
+    "memory_monitor",
+    "leak_detector",
 )
 VARIANT_LABELS = {
     "nothing": "nothing imported (floor)",
@@ -420,6 +424,84 @@ def profile_overhead_section(doc: dict[str, Any]) -> list[str]:
     return out
 
 
+def submodule_laziness_section(doc: dict[str, Any]) -> list[str]:
+    static = doc["static_reading_all_pairs"]
+    out = [
+        "### 7. `import pkg.sub` with `pkg` lazy, over every installed distribution",
+        "",
+        f"Static reading (no interpreter started) over all {static['python_pairs']} pure-Python "
+        f"(package, submodule) pairs: {static['predicted_lazy']} stay lazy "
+        f"({100 * static['predicted_lazy_share']:.1f} %). Fresh interpreters, {doc['sample']}: "
+        f"{doc['stay_lazy']} of {doc['python_pairs']} pure-Python pairs stay lazy "
+        f"({100 * doc['stay_lazy_share']:.1f} %); {doc['c_extension_pairs']} C-extension "
+        f"submodule pair(s), {doc['imported_at_startup']} of a package imported at start-up "
+        f"(a `.pth` file) and {doc['eager_import_fails']} pair(s) whose eager import fails "
+        "(missing optional dependencies) not counted. Final state after first use equal to "
+        f"eager CPython's: {doc['pairs_counted'] - len(doc['state_mismatches'])} of "
+        f"{doc['pairs_counted']}.",
+        "",
+    ]
+    rows = [
+        [f"`{r['submodule']}`", r["outcome"], (r.get("reason") or "").rpartition(": ")[0][-90:]]
+        for r in doc["not_lazy"]
+    ]
+    if rows:
+        out += _table(["pair run early (sample)", "why", "lazymed's reason (file:line)"], rows)
+        out.append("")
+    reasons = list(static["run_early_reasons"].items())
+    if reasons:
+        out += _table(
+            ["static reading: what runs packages early (all pairs)", "pairs"],
+            [[f"`{k[:100]}`", v] for k, v in reasons],
+        )
+        out.append("")
+    out.append(_when(doc))
+    return out
+
+
+def memory_monitor_section(doc: dict[str, Any]) -> list[str]:
+    """The governor's monitor: CPU share at 1 s and RSS cost."""
+    d = doc
+    rows = [
+        ["CPU share, psutil from outside, minus idle", f"{d['cpu_share_percent_outside']} %"],
+        ["CPU share, process_time() inside, minus idle", f"{d['cpu_share_percent_inside']} %"],
+        ["CPU per reading (`step()`, mean of 200)", f"{d['step_cpu_ms']} ms"],
+        ["`snapshot()` (full reading with gc objects)", f"{d['snapshot_cpu_ms']} ms"],
+        ["gc-tracked objects in the child", f"{d['gc_objects']:,}"],
+        ["RSS of `import lazymed.memory`", f"{d['rss_import_cost_mib']} MiB"],
+        ["RSS of the running monitor", f"{d['rss_monitor_cost_mib']} MiB"],
+        ["RSS inside vs outside, max difference", f"{d['rss_inside_vs_outside_max_bytes']} B"],
+    ]
+    return [
+        f"### 8. Memory governor monitor at `interval_s = 1` ({d['rounds']} rounds of "
+        f"{d['sleep_seconds']:g} s, idle vs monitor, medians)",
+        "",
+        *_table(["figure", "value"], rows),
+    ]
+
+
+def leak_detector_section(doc: dict[str, Any]) -> list[str]:
+    """The leak detector on a synthetic clock and in one real run."""
+    d = doc
+    flag = f"{d['time_to_flag_10mb_min_s']:g} s / {d['time_to_flag_10mb_min_after_warmup_s']:g} s"
+    real = d["real_leak_flagged_after_s"]
+    rows = [
+        ["10 MB/min leak: flagged after start / after warm-up", flag],
+        ["1 MB/min leak: flagged after start", f"{d['time_to_flag_1mb_min_s']:g} s"],
+        ["24 h flat, and +80 MB step then flat: alarms", str(d["false_alarms_flat_and_step_24h"])],
+        ["5 min ramp then 2 h flat: alarms per run", str(d["ramp_then_flat"]["alarms_per_run"])],
+        ["24 h sawtooth (50 MB cache filled, cleared): alarms", str(d["sawtooth_alarms_per_run"])],
+        ["real child leaking 600 MB/min: flagged after", "-" if real is None else f"{real:.1f} s"],
+        ["real child flat for 12 s: alarms", str(d["real_flat_alarms"])],
+    ]
+    return [
+        "### 9. Leak detector (defaults: warm-up 120 s, window 600 s, 10 MB/h, r2 0.8; "
+        "synthetic clock with 1 s readings; real run with a 6 s window)",
+        "",
+        *_table(["scenario", "result"], rows),
+    ]
+
+
 SECTIONS = {
     "startup": startup_section,
     "install_overhead": install_section,
@@ -427,6 +509,9 @@ SECTIONS = {
     "first_use": first_use_section,
     "medical_app": medical_app_section,
     "profile_overhead": profile_overhead_section,
+    "submodule_laziness": submodule_laziness_section,
+    "memory_monitor": memory_monitor_section,
+    "leak_detector": leak_detector_section,
 }
 
 
@@ -463,9 +548,15 @@ def render(data: dict[str, dict[str, Any]]) -> str:
     if anomalies:
         lines += ["", "Anomalies seen while measuring:", ""]
         lines += [f"- `{n}`: {a}" for n, a in anomalies]
+    number = 0
     for name in ORDER:
         if name in data:
-            lines += ["", *SECTIONS[name](data[name])]
+            number += 1
+            section = SECTIONS[name](data[name])
+            # Sections are numbered in ORDER here, whatever number their heading was written
+            # with, so a new benchmark's section never needs the others renumbered.
+            section[0] = re.sub(r"^### \d+\. ", f"### {number}. ", section[0])
+            lines += ["", *section]
     return "\n".join(lines) + "\n"
 
 

@@ -142,6 +142,31 @@ def find_real_spec(name: str, path: "Sequence[str] | None") -> "ModuleSpec | Non
     return None
 
 
+_find_real_spec_code = find_real_spec.__code__
+
+
+def import_asking(name: str, frame: "FrameType | None") -> "FrameType | None":
+    """importlib's ``_find_spec`` frame of an import of ``name`` that is asking the finders on
+    ``sys.meta_path`` right now, found by walking out from ``frame`` (a finder's caller).
+
+    Instrumentation finders put ahead of lazymed's (wrapt's post-import hooks, which APM and
+    tracing agents register) answer an import by asking ``importlib.util.find_spec`` and wrapping
+    the loader they get: that nested lookup is the import itself. ``None`` for a plain query, and
+    for the lookups lazymed's own :func:`find_real_spec` makes through the other finders."""
+    depth = 0
+    while frame is not None and depth < 16:
+        code = frame.f_code
+        if code is _find_real_spec_code:
+            return None
+        if code is find_spec_code:
+            back = frame.f_back
+            if back is not None and back.f_code is find_and_load_unlocked_code:
+                return frame if frame.f_locals.get("name") == name else None
+        frame = frame.f_back
+        depth += 1
+    return None
+
+
 def builds_module(loader: object) -> bool:
     """Whether ``loader.create_module`` runs the module's own initialisation (C extensions,
     builtins, frozen modules), so that its pending parent packages must run first. Any other
@@ -254,6 +279,16 @@ def module_level(frame: "FrameType") -> bool:
 def instruction_offset(frame: "FrameType") -> int:
     """Byte offset of the instruction ``frame`` is running (``f_lasti``)."""
     return frame.f_lasti
+
+
+def instruction_position(frame: "FrameType") -> "tuple[int, int] | None":
+    """(line, column) of the instruction ``frame`` is running (PEP 657 ``co_positions``, one
+    entry per 2-byte code unit), or ``None`` where the code object has no positions."""
+    index = frame.f_lasti // 2
+    for i, (line, _end_line, column, _end_column) in enumerate(frame.f_code.co_positions()):
+        if i == index:
+            return None if line is None or column is None else (line, column)
+    return None
 
 
 def _varint(data: bytes, i: int) -> tuple[int, int]:

@@ -74,6 +74,7 @@ class Pending:
         "record",
         "snapshot",
         "spec",
+        "standins",
         "warning",
     )
 
@@ -96,6 +97,9 @@ class Pending:
         self.detached = False
         self.warning: str | None = None  # issued after the load, at the first use
         self.loading_tid: int | None = None
+        # Deferred `from X import name` stand-ins bound before X ran: each takes its value
+        # right after X's code runs (see _execute), as the import statement would have.
+        self.standins: list[object] = []
 
 
 def pending(module: object) -> "Pending | None":
@@ -331,6 +335,9 @@ def _execute(
     rss1 = rss_bytes()
     stack.pop()
 
+    for standin in state.standins:
+        standin._lm_capture(namespace)  # type: ignore[attr-defined]  # _deferred.Deferred
+    state.standins.clear()
     for attr_name, value in state.reapply.items():
         if namespace.get(attr_name, reapply) is not value:
             namespace[attr_name] = value

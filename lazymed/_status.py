@@ -19,6 +19,9 @@ class ModuleStatus:
     the load, in bytes (``/proc/self/statm``; ``None`` without procfs). ``imported_at`` /
     ``first_used_at``: ``"file:line"`` of the import statement and of the access that loaded it;
     ``first_used_attr`` the attribute read there. ``error``: ``"Type: message"`` of a failed load.
+    ``early_reason``: why a lazy package ran at an import statement (``import pkg.sub``,
+    ``from pkg import sub``) rather than at its first use — the statement and its site, and the
+    ``"file:line: code"`` of the package code that forced it — or ``None``.
     """
 
     name: str
@@ -30,6 +33,7 @@ class ModuleStatus:
     first_used_at: str | None
     first_used_attr: str | None
     error: str | None
+    early_reason: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +89,7 @@ def status() -> "Status":
                 first_used_at=r.first_used_at,
                 first_used_attr=r.first_used_attr,
                 error=r.error,
+                early_reason=r.early_reason,
             )
             for r in records
         )

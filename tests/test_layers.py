@@ -54,7 +54,7 @@ LAYERS: dict[str, Layer] = {
     "check": _layer(optional=("importlib_metadata",)),  # distribution-name hints only
     "scan": _layer(),
     "hooks": _layer(optional=("wrapt",)),  # on_load's post-import hooks for unmanaged names
-    "memory": _layer(third_party=("psutil",), optional=ANY),
+    "memory": _layer(third_party=("psutil", "cachetools"), optional=ANY),  # the memory extra
     "isolate": _layer(folders=("memory",)),
     "demo": _layer(folders=("memory",), third_party=("psutil",), optional=("rich",)),
     "cli": _layer(

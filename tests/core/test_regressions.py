@@ -602,7 +602,7 @@ def test_package_replacing_itself_gives_its_replacements_path(pkgs: Packages) ->
 def test_attribute_error_in_a_package_run_before_its_submodule(pkgs: Packages) -> None:
     pkgs.module(
         "rp10",
-        "import sys\nsys.modules.setdefault('rp10_marker', sys)\nimport os\nos.lm_no_such()\n",
+        "import sys\nsys.path_importer_cache.clear()\nimport os\nos.lm_no_such()\n",
         package=True,
     )
     pkgs.module("rp10.sub", "S = 1\n")
