@@ -61,12 +61,19 @@ def test_status_reports_the_effective_config_and_where_each_setting_came_from(
     st = lazymed.status()
     assert (st.lazy, st.critical, st.disabled_modules) == (("lm_c",), ("json",), ("lm_off",))
     assert st.profiles == ("dev", "prod")
-    assert st.sources == {
+    assert {k: v for k, v in st.sources.items() if v != "default"} == {
         "lazy": "install() keyword",
         "critical": f"{pyproject} [tool.lazymed]",
         "disabled_modules": f"{pyproject} [tool.lazymed.profiles.dev]",
         "from_import": "environment LAZYMED_FROM_IMPORT",
     }
+    # every other setting, sub-table keys included, by its dotted key
+    from lazymed._keys import DEFAULTS
+
+    for key, value in DEFAULTS.items():
+        if isinstance(value, dict):
+            assert all(st.sources[f"{key}.{sub}"] == "default" for sub in value), key
+            assert key not in st.sources
     as_json = json.loads(json.dumps(st.as_dict()))
     assert as_json["sources"]["lazy"] == "install() keyword"
     assert as_json["lazy"] == ["lm_c"]
