@@ -156,7 +156,10 @@ def load_config(
         except ValueError as exc:  # ConfigError (os.stat's "embedded null byte" too)
             if not origin_hint:
                 raise
-            raise config_error(f"{exc}{origin_hint}") from None
+            error = config_error(f"{exc}{origin_hint}")
+            error.where = getattr(exc, "where", None)  # the structured fields travel too
+            error.rejected = getattr(exc, "rejected", ())
+            raise error from None
         if not isinstance(entry[0], dict):
             raise config_error(f"{path}{origin_hint}: no [tool.lazymed] table in this file")
     else:

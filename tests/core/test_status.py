@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT, Packages
 
 import lazymed
+from lazymed import _keys
 
 
 def test_records_say_who_imported_and_who_first_used(pkgs: Packages) -> None:
@@ -61,19 +62,20 @@ def test_status_reports_the_effective_config_and_where_each_setting_came_from(
     st = lazymed.status()
     assert (st.lazy, st.critical, st.disabled_modules) == (("lm_c",), ("json",), ("lm_off",))
     assert st.profiles == ("dev", "prod")
-    assert {k: v for k, v in st.sources.items() if v != "default"} == {
+    given = {
         "lazy": "install() keyword",
         "critical": f"{pyproject} [tool.lazymed]",
         "disabled_modules": f"{pyproject} [tool.lazymed.profiles.dev]",
         "from_import": "environment LAZYMED_FROM_IMPORT",
     }
-    # every other setting, sub-table keys included, by its dotted key
-    from lazymed._keys import DEFAULTS
-
-    for key, value in DEFAULTS.items():
+    # every other setting (the layers' sub-tables too, key by dotted key) from its default
+    assert {k: v for k, v in st.sources.items() if v != "default"} == given
+    for key, value in _keys.DEFAULTS.items():
         if isinstance(value, dict):
             assert all(st.sources[f"{key}.{sub}"] == "default" for sub in value), key
-            assert key not in st.sources
+            assert key not in st.sources  # a table has no source of its own
+        elif key not in given:
+            assert st.sources[key] == "default", key
     as_json = json.loads(json.dumps(st.as_dict()))
     assert as_json["sources"]["lazy"] == "install() keyword"
     assert as_json["lazy"] == ["lm_c"]
