@@ -57,7 +57,8 @@ LAYERS: dict[str, Layer] = {
     "scan": _layer(),
     "hooks": _layer(optional=("wrapt",)),  # on_load's post-import hooks for unmanaged names
     "memory": _layer(third_party=("psutil", "cachetools"), optional=ANY),  # the memory extra
-    "isolate": _layer(folders=("memory",)),
+    # psutil: stop() and status() read workers from outside; ray: backend = "ray" only
+    "isolate": _layer(folders=("memory",), optional=("psutil", "ray")),
     "demo": _layer(folders=("memory",), third_party=("psutil",), optional=("rich",)),
     "cli": _layer(
         folders=("profiler", "check", "scan", "hooks", "memory", "isolate", "demo"),
