@@ -530,6 +530,34 @@ def isolate_section(doc: dict[str, Any]) -> list[str]:
             for m in ("spawn", "forkserver")
         ],
     )
+    demo = doc.get("demo")
+    if demo:
+        fig = demo["after_first_rag_medians"]
+        eager_tree = fig["eager"]["tree_rss_bytes"]
+        out += [
+            "",
+            f"`lazymed demo`, eager vs lazy vs isolated ({demo['repeat']} run(s) per mode, "
+            "medians; the server process after the first RAG request, and its process tree):",
+            "",
+        ]
+        out += _table(
+            ["mode", "RSS MiB", "VMS MiB", "threads", "gc objects", "first RAG ms",
+             "warm RAG ms", "tree RSS MiB", "tree / eager"],
+            [
+                [
+                    mode,
+                    _fmt(f["rss_bytes"] / MIB, 1),
+                    _fmt(f["vms_bytes"] / MIB, 1),
+                    f"{f['threads']:g}",
+                    f"{f['gc_objects']:,.0f}",
+                    _fmt(f["first_rag_seconds"] * 1000, 1),
+                    _fmt(f["warm_rag_seconds"] * 1000, 1),
+                    _fmt(f["tree_rss_bytes"] / MIB, 1),
+                    f"{f['tree_rss_bytes'] / eager_tree:.2f}x",
+                ]
+                for mode, f in fig.items()
+            ],
+        )  # fmt: skip
     rep = stop["report"]
     out += [
         "",
