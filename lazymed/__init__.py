@@ -11,8 +11,10 @@ from ._install import enabled, install, uninstall
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._startup import warm
     from ._status import ModuleStatus, Status, status
     from .hooks import on_load
+    from .memory._evict import evict
 
 __version__ = "0.1.0"
 
@@ -24,19 +26,24 @@ __all__ = [
     "Status",
     "__version__",
     "enabled",
+    "evict",
     "install",
     "on_load",
     "status",
     "uninstall",
+    "warm",
 ]
 
 # Imported on first use (PEP 562), not by `import lazymed`: status() and its record types load
-# dataclasses; on_load() may load wrapt. The install path stays standard-library-small.
+# dataclasses; on_load() may load wrapt; evict() loads the memory layer (psutil). The install
+# path stays standard-library-small.
 _LATE = {
     "status": "_status",
     "Status": "_status",
     "ModuleStatus": "_status",
     "on_load": "hooks",
+    "evict": "memory._evict",
+    "warm": "_startup",
 }
 
 

@@ -108,8 +108,19 @@ def _activate(cfg: Config) -> None:
     REGISTRY.installed = True
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
+    startup = cfg.table.get("startup")
     try:
+        if startup:  # [tool.lazymed.startup]: without it, _startup is never imported
+            from ._startup import apply
+
+            assert isinstance(startup, dict)
+            apply(startup)
         _check_and_import(cfg)
+        if startup:
+            from ._startup import after_critical
+
+            assert isinstance(startup, dict)
+            after_critical(startup)
     except BaseException:
         uninstall()  # nothing half-done: e.g. a warning turned into an error by -W error
         raise

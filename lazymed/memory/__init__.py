@@ -1,0 +1,1 @@
+"""The memory governor (layer above the core, imported only when used)."""
