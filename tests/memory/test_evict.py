@@ -5,6 +5,7 @@ Each test runs in a fresh interpreter (eviction edits sys.modules and measures t
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -66,6 +67,13 @@ def project(tmp_path: Path) -> Path:
         "import lazymed\nREPORT = lazymed.evict('loader_evicts')\n"
     )
     return tmp_path
+
+
+def needs(name: str) -> None:
+    """Skip unless ``name`` is installed; never imports it here (numpy cannot be imported twice
+    in one process, and the import-state fixture drops it after each test)."""
+    if importlib.util.find_spec(name) is None:
+        pytest.skip(f"{name} is not installed")
 
 
 def child(project: Path, body: str) -> dict[str, object]:
@@ -318,7 +326,7 @@ def test_refuses_a_module_that_is_loading(project: Path) -> None:
 
 
 def test_refuses_c_extensions() -> None:
-    pytest.importorskip("numpy")
+    needs("numpy")
     out = run_json(
         """
         import json, lazymed
