@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import importlib.util
 import sys
 import threading
 import time
 import weakref
 from types import FrameType, FunctionType, ModuleType
+from typing import Any
 
 from .._registry import REGISTRY, rss_bytes
 
@@ -691,3 +693,51 @@ def idle_evictable(min_idle_s: float = 0.0) -> list[str]:
         if now - last >= min_idle_s:
             out.append((last, index, name))
     return [name for _, _, name in sorted(out)]
+
+
+# ------------------------------------------------------------------------------------ governor
+
+
+def _evict_action(context: Any) -> dict[str, object]:
+    """Evict idle ``evictable`` modules, least recently used first, until RSS is under the
+    budget or none is left. Each eviction's own report (freed bytes, holders, refusals) goes in
+    the action report's ``data["evictions"]``."""
+    candidates = idle_evictable()
+    if not candidates:
+        from ._actions import ActionUnavailable
+
+        raise ActionUnavailable(
+            "no loaded module listed in [tool.lazymed.memory] evictable (or each was reloaded "
+            f"{MAX_RELOADS} times after eviction)"
+        )
+    reports: list[EvictionReport] = []
+    for name in candidates:
+        if reports and not context.over_budget():
+            break
+        reports.append(evict(name))
+    done = [r.name for r in reports if r.evicted]
+    freed = sum(r.freed_bytes for r in reports)
+    return {
+        "detail": f"evicted {', '.join(done) or 'nothing'} ({freed} bytes freed by USS/RSS); "
+        f"refused {len(reports) - len(done)}",
+        "evictions": [r.as_dict() for r in reports],
+    }
+
+
+def _register() -> None:
+    from ._actions import ORDER_EVICT, add_action
+
+    add_action(
+        "evict",
+        _evict_action,
+        level="emergency",
+        order=ORDER_EVICT,
+        description="evict idle [tool.lazymed.memory] evictable modules, least recently used "
+        "first, until under budget_mb (lazymed.evict)",
+        replace=True,
+    )
+
+
+# Join the governor's emergency chain (memory/_actions.py, the action registry) where it exists.
+if importlib.util.find_spec(f"{__package__}._actions") is not None:
+    _register()
