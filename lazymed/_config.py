@@ -355,7 +355,22 @@ def load_config(
     table = merge(DEFAULTS, table)
     result = Config(path, active, tuple(sorted(profiles)), table, sources)
     _check_roles(result)
+    if any(key.startswith("memory.") for key in sources):
+        _check_memory(result)
     return result
+
+
+def _check_memory(cfg: "Config") -> None:
+    """Thresholds given in megabytes must be in order (percentages are checked by
+    lazymed.memory once the container's limit is known)."""
+    memory = cfg.table.get("memory")
+    if not isinstance(memory, dict):
+        return
+    from ._validate import check_thresholds
+
+    keys = ("budget_mb", "warning_mb", "critical_mb", "emergency_mb")
+    plain = {k: float(v) for k in keys if isinstance(v := memory.get(k), int | float)}
+    check_thresholds(plain, lambda key: cfg.describe(f"memory.{key}"))
 
 
 def _covers(outer: str, inner: str) -> bool:

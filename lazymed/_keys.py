@@ -22,6 +22,55 @@ RESERVED_ENV = {
 
 # A kind is a tuple whose first item names it; _validate.py interprets them.
 MODULES: "Kind" = ("modules",)
+# Resident-memory thresholds: megabytes (a number >= 0) or a percentage string ("70%") of the
+# container's limit (cgroup v2 memory.max, else memory.high), resolved by lazymed.memory.
+MB_OR_PERCENT: "Kind" = ("mb_or_percent",)
+# Names of governor actions (built in: gc, clear_caches, malloc_trim; registered by layers:
+# stop_isolated, evict; users add their own). "*" means every action registered for the level.
+ACTIONS: "Kind" = ("names",)
+
+# [tool.lazymed.memory]: the memory governor (lazymed/memory/). Thresholds in order
+# budget_mb <= warning_mb < critical_mb < emergency_mb (checked after percentages resolve).
+MEMORY: "Schema" = {
+    "enabled": ("bool",),
+    "budget_mb": MB_OR_PERCENT,
+    "warning_mb": MB_OR_PERCENT,
+    "critical_mb": MB_OR_PERCENT,
+    "emergency_mb": MB_OR_PERCENT,
+    "vms_alert_mb": MB_OR_PERCENT,
+    "interval_s": ("number", 0.01, 3600),
+    "hysteresis": ("number", 0, 0.9),
+    "min_dwell_s": ("number", 0, 86400),
+    "history": ("int", 1, 100000),
+    "evictable": MODULES,
+    "warning_actions": ACTIONS,
+    "critical_actions": ACTIONS,
+    "emergency_actions": ACTIONS,
+    "leak_warmup_s": ("number", 0, 86400 * 7),
+    "leak_window_s": ("number", 1, 86400 * 7),
+    "leak_min_slope_mb_h": ("number", 0, 1e9),
+    "leak_min_r2": ("number", 0, 1),
+}
+MEMORY_DEFAULTS: dict[str, object] = {
+    "enabled": True,
+    "budget_mb": 50,
+    "warning_mb": 100,
+    "critical_mb": 200,
+    "emergency_mb": 500,
+    "vms_alert_mb": 500,
+    "interval_s": 1.0,
+    "hysteresis": 0.1,
+    "min_dwell_s": 5.0,
+    "history": 256,
+    "evictable": (),
+    "warning_actions": ("*",),
+    "critical_actions": ("*",),
+    "emergency_actions": ("*",),
+    "leak_warmup_s": 120.0,
+    "leak_window_s": 600.0,
+    "leak_min_slope_mb_h": 10.0,
+    "leak_min_r2": 0.8,
+}
 
 # [tool.lazymed.startup]: applied by install() (lazymed/_startup.py); absent = nothing applied.
 STARTUP: "Schema" = {
@@ -41,7 +90,7 @@ SCHEMA: "Schema" = {
     "critical": MODULES,
     "from_import": ("choice", ("eager", "deferred")),
     "disabled_modules": MODULES,
-    "memory": ("table", {"evictable": MODULES}),
+    "memory": ("table", MEMORY),
     "startup": ("table", STARTUP),
 }
 DEFAULTS: dict[str, object] = {
@@ -49,6 +98,7 @@ DEFAULTS: dict[str, object] = {
     "critical": (),
     "from_import": "eager",
     "disabled_modules": (),
+    "memory": MEMORY_DEFAULTS,
 }
 
 TRUE_WORDS = ("1", "true", "yes", "on")

@@ -5,12 +5,14 @@ Imported only when something must be validated: a config-cache miss, ``LAZYMED_*
 which keeps ``import lazymed; lazymed.install()`` within its start-up budget.
 """
 
+import itertools
+
 from ._errors import ConfigError
 from ._keys import ENV_PREFIX, FALSE_WORDS, RESERVED_ENV, SCHEMA, TRUE_WORDS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from ._keys import Kind, Schema
 
@@ -42,6 +44,49 @@ def check_module_name(name: object, where: str) -> str:
             "no relative names, spaces or empty parts)"
         )
     return name
+
+
+def check_mb_or_percent(value: object, where: str) -> "float | str":
+    """A threshold: megabytes (a number >= 0) or a percentage string ``"70%"`` (0 < p <= 100,
+    returned normalised as ``"70%"``). Raises ConfigError naming ``where``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value < 0 or value != value:  # NaN too
+            raise ConfigError(f"{where}: megabytes must be >= 0, got {value!r}")
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("%"):
+            try:
+                percent = float(text[:-1])
+            except ValueError:
+                percent = -1.0
+            if 0 < percent <= 100:
+                return f"{percent:g}%"
+    raise ConfigError(
+        f"{where}: expected megabytes (a number such as 200) or a percentage of the container's "
+        f'memory limit (a string such as "70%", more than 0 and at most 100), got {value!r}'
+    )
+
+
+def check_thresholds(values: "Mapping[str, float]", describe: "Callable[[str], str]") -> None:
+    """Raise ConfigError unless ``budget_mb <= warning_mb < critical_mb < emergency_mb``.
+
+    ``values`` maps those keys (present ones only) to megabytes; ``describe(key)`` says where a
+    key's value came from (file and table, profile, variable). Used by lazymed.memory once
+    percentages are resolved, and at load time for plain megabytes.
+    """
+    order = ("budget_mb", "warning_mb", "critical_mb", "emergency_mb")
+    present = [(key, values[key]) for key in order if key in values]
+    for (low_key, low), (high_key, high) in itertools.pairwise(present):
+        bad = low > high if low_key == "budget_mb" else low >= high
+        if bad:
+            relation = "<=" if low_key == "budget_mb" else "<"
+            raise ConfigError(
+                f"[tool.lazymed.memory]: thresholds out of order: {low_key} = {low:g} MB "
+                f"({describe(low_key)}) must be {relation} {high_key} = {high:g} MB "
+                f"({describe(high_key)}); expected budget_mb <= warning_mb < critical_mb < "
+                "emergency_mb"
+            )
 
 
 def _validate_value(value: object, kind: "Kind", where: str) -> object:
@@ -81,6 +126,9 @@ def _validate_value(value: object, kind: "Kind", where: str) -> object:
         low = kind[1] if len(kind) > 1 else None
         if isinstance(low, int | float) and value < low:
             raise ConfigError(f"{where}: must be >= {low}, got {value!r}")
+        high = kind[2] if len(kind) > 2 else None
+        if isinstance(high, int | float) and value > high:
+            raise ConfigError(f"{where}: must be <= {high}, got {value!r}")
         return value
     if tag == "ints":
         low, most = kind[1], kind[2]
@@ -94,6 +142,17 @@ def _validate_value(value: object, kind: "Kind", where: str) -> object:
         if any(v < low for v in value):
             raise ConfigError(f"{where}: every value must be >= {low}, got {value!r}")
         return tuple(value)
+    if tag == "mb_or_percent":
+        return check_mb_or_percent(value, where)
+    if tag == "names":
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(item, str) and item.strip() for item in value
+        ):
+            raise ConfigError(
+                f'{where}: expected a list of action names (strings, e.g. ["gc", '
+                f'"malloc_trim"] or ["*"] for every registered action), got {value!r}'
+            )
+        return tuple(item.strip() for item in value)
     if tag == "table":
         sub = kind[1]
         assert isinstance(sub, dict)
@@ -136,7 +195,7 @@ def _env_names(schema: "Schema") -> dict[str, tuple[str, ...]]:
 
 def _parse_env_value(name: str, raw: str, kind: "Kind") -> object:
     tag = kind[0]
-    if tag == "modules":
+    if tag in ("modules", "names"):
         return [item.strip() for item in raw.split(",") if item.strip()]
     if tag == "ints":
         try:
@@ -145,6 +204,14 @@ def _parse_env_value(name: str, raw: str, kind: "Kind") -> object:
             raise ConfigError(
                 f"environment variable {name}={raw!r}: expected integers separated by commas"
             ) from None
+    if tag == "mb_or_percent":
+        text = raw.strip()
+        if text.endswith("%"):
+            return text
+        try:
+            return float(text) if any(c in text for c in ".eE") else int(text)
+        except ValueError:
+            return text  # validation names the variable
     if tag == "bool":
         value = raw.strip().lower()
         if value in TRUE_WORDS:

@@ -408,7 +408,7 @@ BAD_CONFIGS = [
     ),
     pytest.param(
         "[tool.lazymed.memory]\nlimit_mb = 512\n",
-        ["unknown key 'memory'", "Valid keys"],
+        ["[tool.lazymed.memory]", "unknown key 'limit_mb'", "Valid keys"],
         id="sub-table-memory",
     ),
     pytest.param('[tool.lazymed]\nlazy = "numpy"\n', ["'lazy'", "list"], id="lazy-str"),
