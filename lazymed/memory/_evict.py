@@ -297,97 +297,183 @@ def _scan_globals(
     return found
 
 
-def _describe_referrer(referrer: object, target: str) -> str:
-    if isinstance(referrer, FrameType):
-        code = referrer.f_code
-        where = f"{code.co_filename}:{referrer.f_lineno}"
-        return f"{target} held by a local variable of {code.co_name} ({where})"
-    if type(referrer).__name__ == "cell":
-        return f"{target} held by a closure cell"
-    if isinstance(referrer, dict):
+def _holder_name(holder: object, value: object) -> str:
+    """Who ``holder`` is, for a report: ``"app.rag.INDEX"``, ``"a local variable of f (file:
+    line)"``, ``"a dict (3 items)"``, ``"a typing._UnionGenericAlias"``."""
+    if isinstance(holder, FrameType):
+        code = holder.f_code
+        return f"a local variable of {code.co_name} ({code.co_filename}:{holder.f_lineno})"
+    if type(holder).__name__ == "cell":
+        return "a closure cell"
+    if isinstance(holder, dict):
         for mod_name, module in list(sys.modules.items()):
-            if isinstance(module, ModuleType) and _namespace(module) is referrer:
-                key = next((k for k, v in referrer.items() if _same(v, target)), "?")
-                return f"{target} held by {mod_name}.{key}"
-        return f"{target} held by a dict ({len(referrer)} items)"
-    return f"{target} held by a {type(referrer).__module__}.{type(referrer).__qualname__}"
+            if isinstance(module, ModuleType) and _namespace(module) is holder:
+                key = next((k for k, v in holder.items() if v is value), "?")
+                return f"{mod_name}.{key}"
+        return f"a dict ({len(holder)} items)"
+    if type(holder).__name__ == "_lru_cache_wrapper":
+        wrapped = getattr(holder, "__wrapped__", None)
+        where = f"{getattr(wrapped, '__module__', '?')}.{getattr(wrapped, '__qualname__', '?')}"
+        return f"the functools.lru_cache of {where}"
+    if isinstance(holder, type):
+        name = f"class {type.__dict__['__module__'].__get__(holder)}.{holder.__qualname__}"
+        if value is holder.__mro__ or value is holder.__bases__:
+            return f"{name} (a subclass defined outside the tree)"
+        return name
+    kind = type(holder)
+    return f"a {kind.__module__}.{kind.__qualname__}"
 
 
-def _same(value: object, target: str) -> bool:
-    return target.endswith(type(value).__qualname__ + " instance") or target.endswith(
-        getattr(value, "__qualname__", "\0")
-    )
+def _owned(keeper: _Keeper, names: frozenset[str]) -> dict[int, object]:
+    """Every object reachable from the tree's modules without crossing into shared code: the
+    walk stops at other modules and their namespaces, classes defined elsewhere and functions
+    of other modules (``gc.get_referents``, one visit per object)."""
+    tree_ids = {id(m) for m in keeper.modules.values()}
+    dict_ids = {id(_namespace(m)) for m in keeper.modules.values()}
+    foreign_dicts = {
+        id(_namespace(m))
+        for m in list(sys.modules.values())
+        if isinstance(m, ModuleType) and id(m) not in tree_ids
+    }
+    owned: dict[int, object] = {}
+    stack: list[object] = list(keeper.modules.values())
+    while stack:
+        obj = stack.pop()
+        key = id(obj)
+        if key in owned:
+            continue
+        if isinstance(obj, ModuleType):
+            if key not in tree_ids:
+                continue
+        elif isinstance(obj, type):
+            if type.__dict__["__module__"].__get__(obj) not in names:
+                continue
+        elif isinstance(obj, FunctionType):
+            if id(obj.__globals__) not in dict_ids:
+                continue
+        elif key in foreign_dicts:
+            continue
+        owned[key] = obj
+        stack.extend(gc.get_referents(obj))
+    return owned
 
 
 def _search_holders(keeper: _Keeper, names: frozenset[str]) -> list[str]:
-    """What keeps a surviving tree alive: one ``gc.get_referrers`` pass over the tree's classes
-    and functions, then one over the outside objects found (bounded: two heap walks)."""
+    """What keeps a surviving tree alive: the objects outside what the tree owns (see
+    :func:`_owned`) that refer into it, found with one ``gc.get_objects()`` pass and the locals
+    of every running frame; an anonymous holder (a tuple, a dict) is named by who holds it
+    (one ``gc.get_referrers`` call). At most :data:`MAX_HOLDERS`."""
+    owned = _owned(keeper, names)
     dict_ids = {id(_namespace(m)) for m in keeper.modules.values()}
-    inside: set[int] = {id(keeper), id(keeper.modules), id(keeper.classes), *dict_ids}
-    collected: list[object] = []
-    for module in keeper.modules.values():
-        inside.add(id(module))
-        for value in _namespace(module).values():
-            if isinstance(value, ModuleType) or _tree_object(value, names, dict_ids) is None:
-                continue
-            collected.append(value)
-            inside.add(id(value))
-            if isinstance(value, type):
-                # A class's own tuples and namespace refer to it and its bases.
-                inside.update((id(value.__mro__), id(value.__bases__)))
-    targets = tuple(collected)
-    del collected
-    found: list[str] = []
-    outside: list[object] = []
-    outside_what: list[str] = []
+    # What identity matters for: the tree's modules, classes, functions and their instances.
+    core = {
+        key
+        for key, obj in owned.items()
+        if gc.is_tracked(obj) and _tree_object(obj, names, dict_ids) is not None
+    }
+    core.update(id(_namespace(m)) for m in keeper.modules.values())
+    found: list[tuple[object, str, object]] = []
+    seen: set[int] = set()
     frame = sys._getframe()
-    for referrer in gc.get_referrers(*targets):
-        if id(referrer) in inside or referrer is targets or referrer is frame:
-            continue
-        what = _tree_object(referrer, names, dict_ids)
-        if what is None:
-            # Something outside refers to a class or function of the tree directly.
-            for value in _values(referrer):
-                if id(value) in inside:
-                    desc = _tree_object(value, names, dict_ids) or "an object"
-                    found.append(_describe_referrer(referrer, desc))
-                    break
-        elif not isinstance(referrer, type | FunctionType):
-            outside.append(referrer)
-            outside_what.append(what)
-        if len(outside) >= MAX_HOLDERS:
+
+    def what(value: object) -> str:
+        return _tree_object(value, names, dict_ids) or "the namespace of a module of the tree"
+
+    everything = gc.get_objects()
+    ours = {id(owned), id(everything), id(found), id(frame), id(keeper), id(seen), id(core)}
+    # Tree objects living outside what the tree reaches (instances the program made, functions
+    # a library copied): the question is then who holds *them*.
+    escaped: list[object] = []
+    for obj in everything:
+        if len(found) >= MAX_HOLDERS or len(escaped) >= MAX_HOLDERS:
             break
-    if outside:
-        by_id = {id(obj): what for obj, what in zip(outside, outside_what, strict=True)}
-        objects = tuple(outside)
+        key = id(obj)
+        if key in owned or key in ours or isinstance(obj, FrameType):
+            continue
+        for value in gc.get_referents(obj):
+            if id(value) in core and key not in seen:
+                seen.add(key)
+                if _tree_object(obj, names, dict_ids) is not None:
+                    escaped.append(obj)
+                else:
+                    found.append((obj, what(value), value))
+                break
+    del everything
+    locals_ids: set[int] = set()
+    if escaped:
+        targets = {id(obj): obj for obj in escaped}
+        ours.update({id(escaped), id(targets)})
         # Running frames are not gc objects: read the locals of every thread's stack.
-        locals_ids: set[int] = set()
         for top in sys._current_frames().values():
             walk: FrameType | None = top
             while walk is not None and len(found) < MAX_HOLDERS:
-                if walk is not frame and walk.f_code.co_filename != __file__:
+                if walk.f_code.co_filename != __file__:
                     f_locals = walk.f_locals
-                    locals_ids.add(id(f_locals))
+                    if f_locals is not walk.f_globals:  # a module's frame: its namespace
+                        locals_ids.add(id(f_locals))
                     for value in f_locals.values():
-                        if id(value) in by_id:
-                            found.append(_describe_referrer(walk, by_id[id(value)]))
+                        if id(value) in targets:
+                            found.append((walk, what(value), value))
                             break
                 walk = walk.f_back
         del top, walk
-        for referrer in gc.get_referrers(*objects):
-            if referrer is objects or referrer is outside or isinstance(referrer, FrameType):
-                continue
-            if id(referrer) in by_id or id(referrer) in inside or id(referrer) in locals_ids:
-                continue
-            for value in _values(referrer):
-                if id(value) in by_id:
-                    found.append(_describe_referrer(referrer, by_id[id(value)]))
-                    break
+        ours.update(id(entry) for entry in found)
+        for referrer in gc.get_referrers(*escaped):
             if len(found) >= MAX_HOLDERS:
                 break
-        del objects, by_id
-    del outside, targets
-    return list(dict.fromkeys(found))[:MAX_HOLDERS]
+            if id(referrer) in ours or id(referrer) in targets or id(referrer) in locals_ids:
+                continue
+            if isinstance(referrer, FrameType):
+                continue
+            for value in gc.get_referents(referrer):
+                if id(value) in targets:
+                    found.append((referrer, what(value), value))
+                    break
+        del targets
+    del escaped
+    texts = [f"{text} held by {_holder_name(holder, value)}" for holder, text, value in found]
+    # A tuple or an anonymous dict says little: look up to three levels at who holds those.
+    # (Only ids and one tuple of holders are kept, so no structure of ours refers to them.)
+    holders = [holder for holder, _, _ in found]
+    indexes = list(range(len(found)))
+    ours.update(id(entry) for entry in found)
+    for _level in range(3):
+        keep = [i for i, h in enumerate(holders) if _anonymous(h, texts[indexes[i]])]
+        if not keep:
+            break
+        containers = tuple(holders[i] for i in keep)
+        wanted = {id(holders[i]): indexes[i] for i in keep}
+        holders, indexes = [], []
+        ours.update({id(containers), id(holders), id(indexes), id(wanted)})
+        for referrer in gc.get_referrers(*containers):
+            if id(referrer) in ours or id(referrer) in locals_ids:
+                continue
+            if isinstance(referrer, FrameType):
+                continue
+            for value in gc.get_referents(referrer):
+                index = wanted.pop(id(value), None)
+                if index is not None:
+                    texts[index] += f", in turn held by {_holder_name(referrer, value)}"
+                    holders.append(referrer)
+                    indexes.append(index)
+                    break
+            if not wanted:
+                break
+        del containers
+    del holders
+    del found, owned
+    if not texts:
+        texts.append(
+            "no holder found outside what the tree reaches itself: a registry or cache of a "
+            "shared package reachable from the tree (pydantic, typing, abc) may hold it"
+        )
+    return list(dict.fromkeys(texts))[:MAX_HOLDERS]
+
+
+def _anonymous(holder: object, text: str) -> bool:
+    return type(holder) in (tuple, list, set, frozenset) or (
+        type(holder) is dict and text.endswith(" items)")
+    )
 
 
 def _values(container: object) -> Iterator[object]:
@@ -395,13 +481,6 @@ def _values(container: object) -> Iterator[object]:
         yield from container.values()
     elif isinstance(container, list | tuple | set | frozenset):
         yield from container
-    elif isinstance(container, FrameType):
-        yield from container.f_locals.values()
-    elif type(container).__name__ == "cell":
-        try:
-            yield container.cell_contents  # type: ignore[attr-defined]
-        except ValueError:
-            return
 
 
 # ------------------------------------------------------------------------------------ measure
