@@ -86,7 +86,8 @@ def measure() -> dict[str, Any]:
             app.mkdir()
             (app / "pyproject.toml").write_text(
                 '[project]\nname = "bench"\nversion = "0"\n\n'
-                f'[tool.lazymed]\nlazy = ["{tree}"]\n[tool.lazymed.memory]\nevictable = ["{tree}"]\n'
+                f'[tool.lazymed]\nlazy = ["{tree}"]\n'
+                f'[tool.lazymed.memory]\nevictable = ["{tree}"]\n'
             )
             if tree == "synpkg":
                 pkg = app / "synpkg"
