@@ -3,6 +3,7 @@
 
 import dataclasses
 
+from ._install import is_installed
 from ._registry import REGISTRY
 
 
@@ -56,8 +57,6 @@ class Status:
 
 def status() -> "Status":
     """A snapshot of what lazymed manages. See :class:`Status`."""
-    from ._install import is_installed
-
     with REGISTRY.lock:
         records = list(REGISTRY.records.values())
         modules = tuple(
