@@ -152,12 +152,16 @@ def _activate(cfg: Config) -> None:
 def _check_and_import(cfg: Config) -> None:
     # lazymed._load is loaded by the first lazy import; before that no module is lazy.
     loads = sys.modules.get(f"{__package__}._load")
+    startup = cfg.table.get("startup")
+    prefork = startup.get("prefork", ()) if isinstance(startup, dict) else ()
     for name in (*cfg.lazy, *cfg.disabled_modules):
         module = sys.modules.get(name)
         if module is not None and (loads is None or loads.pending(module) is None):
             record = REGISTRY.record(name, REGISTRY.role_of(name) or "lazy")
             record.state = LOADED
             record.imported_at = record.imported_at or "before lazymed.install()"
+            if name in prefork:
+                continue  # loaded on purpose by a pre-fork master: shared, not a mistake
             import warnings  # only when there is something to say
 
             warnings.warn(

@@ -171,9 +171,10 @@ def _load_now(name: str, first_use: str) -> None:
     record = REGISTRY.records.get(name)
     if record is not None and record.imported_at is None and name not in sys.modules:
         record.imported_at = first_use  # else the import site would be a frame of threading.py
-    _bootstrap = sys.modules["_frozen_importlib"]
-    module = _bootstrap._gcd_import(name)
-    from ._module import load, pending  # loaded by the import above when `name` is lazy
+    from ._cpython import gcd_import
+
+    module = gcd_import(name)
+    from ._load import load, pending  # loaded by the import above when `name` is lazy
 
     state = pending(module)
     if state is not None and not state.disabled:

@@ -18,6 +18,8 @@ class ModuleStatus:
     the load, in bytes (``/proc/self/statm``; ``None`` without procfs). ``imported_at`` /
     ``first_used_at``: ``"file:line"`` of the import statement and of the access that loaded it;
     ``first_used_attr`` the attribute read there. ``error``: ``"Type: message"`` of a failed load.
+    ``evictions`` / ``reloads``: times ``lazymed.evict()`` took it out of the process, and times
+    it was loaded again after that.
     """
 
     name: str
@@ -29,6 +31,8 @@ class ModuleStatus:
     first_used_at: str | None
     first_used_attr: str | None
     error: str | None
+    evictions: int = 0
+    reloads: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +74,8 @@ def status() -> "Status":
                 first_used_at=r.first_used_at,
                 first_used_attr=r.first_used_attr,
                 error=r.error,
+                evictions=r.evictions,
+                reloads=r.reloads,
             )
             for r in records
         )

@@ -43,7 +43,10 @@ import weakref
 from types import FrameType, FunctionType, ModuleType
 from typing import Any
 
-from .._registry import REGISTRY, rss_bytes
+from .. import _load
+from .._cpython import DeadlockError, get_module_lock
+from .._probe import rss_bytes
+from .._registry import REGISTRY
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -210,10 +213,8 @@ def _refusal(name: str, tree: dict[str, ModuleType]) -> str | None:
         return f"{name!r} overlaps critical module {critical[0]!r}: critical modules stay loaded"
     if not tree:
         return f"{name!r} is not imported: nothing to free"
-    from .. import _module
-
     root = tree.get(name)
-    if root is not None and _module.pending(root) is not None:
+    if root is not None and _load.pending(root) is not None:
         return f"{name!r} is still lazy (its code has not run): nothing to free"
     for key, module in tree.items():
         spec = _namespace(module).get("__spec__")
@@ -221,8 +222,6 @@ def _refusal(name: str, tree: dict[str, ModuleType]) -> str | None:
         loading = record is not None and record.state == "loading"
         if getattr(spec, "_initializing", False) or loading:
             return f"{key!r} is loading"
-        if id(module) in _module.FORWARDS:
-            return f"{key!r} replaced its own sys.modules entry; lazymed keeps it forwarding"
     extensions = sorted(key for key, module in tree.items() if _is_extension(module))
     if extensions:
         return (
@@ -512,23 +511,12 @@ def _malloc_trim() -> str:
 # ------------------------------------------------------------------------------------ unload
 
 
-def _unbind_parent(name: str) -> tuple[str, str] | None:
-    """Remove the tree root from its parent package's namespace (where import bound it)."""
-    parent_name, _, key = name.rpartition(".")
-    parent = sys.modules.get(parent_name) if parent_name else None
-    if parent is None or not isinstance(parent, ModuleType):
-        return None
-    namespace = _namespace(parent)
-    if namespace.get(key) is sys.modules.get(name):
-        del namespace[key]
-        return (parent_name, key)
-    return None
-
-
-def _unload(name: str) -> tuple[weakref.ref[_Keeper], tuple[str, str] | None, tuple[str, ...]]:
-    """Take the tree out and tie it to a keeper. Returns only a weak reference, so no frame of
-    ours keeps the tree alive."""
-    tree = _tree(name)
+def _unload(
+    name: str,
+) -> tuple[weakref.ref[_Keeper], tuple[str, str] | None, dict[str, str], tuple[str, ...]]:
+    """Take the tree out (the core's ``unload``) and tie it to a keeper. Returns only a weak
+    reference to the keeper, so no frame of ours keeps the tree alive."""
+    tree, binding, states = _load.unload(name)
     keeper = _Keeper(tree)
     dict_ids = {id(_namespace(m)) for m in tree.values()}
     for module in tree.values():
@@ -545,14 +533,10 @@ def _unload(name: str) -> tuple[weakref.ref[_Keeper], tuple[str, str] | None, tu
                     keeper.classes.append(value)
                 except (AttributeError, TypeError):  # a static or immutable type
                     pass
-    binding = _unbind_parent(name)
-    for key in tree:
-        del sys.modules[key]
-    _forget_core_state(tree)
     names = tuple(sorted(tree))
     ref = weakref.ref(keeper)
     del keeper, tree, module, namespace, spec
-    return ref, binding, names
+    return ref, binding, states, names
 
 
 def _owns_no_function(cls: type, dict_ids: set[int]) -> bool:
@@ -578,23 +562,10 @@ def _untie(keeper: _Keeper) -> None:
     keeper.classes = []
 
 
-def _put_back(keeper: _Keeper, binding: tuple[str, str] | None, name: str) -> None:
-    """Re-install the very same module objects where they were."""
+def _put_back(keeper: _Keeper, binding: tuple[str, str] | None, states: dict[str, str]) -> None:
+    """Re-install the very same module objects where they were (the core's ``reinstate``)."""
     _untie(keeper)
-    for key, module in keeper.modules.items():
-        sys.modules.setdefault(key, module)
-    if binding is not None:
-        parent = sys.modules.get(binding[0])
-        if isinstance(parent, ModuleType):
-            _namespace(parent).setdefault(binding[1], keeper.modules[name])
-
-
-def _forget_core_state(tree: dict[str, ModuleType]) -> None:
-    """The core's per-module state for a tree leaving the process (records say "not imported")."""
-    for key in tree:
-        record = REGISTRY.records.get(key)
-        if record is not None:
-            record.state = "not imported"
+    _load.reinstate(keeper.modules, binding, states)
 
 
 # ------------------------------------------------------------------------------------ public
@@ -618,8 +589,19 @@ def evict(name: str) -> EvictionReport:
 
     check_module_name(name, "lazymed.evict()")
     t0 = time.perf_counter()
-    with _LOCK:
-        report = _evict_locked(name)
+    # importlib's lock for the name (re-entrant; taken before ours, as an import inside a load
+    # would): an import of the tree waits until it is gone or back, never meets it half-way.
+    lock = get_module_lock(name)
+    try:
+        lock.acquire()
+    except DeadlockError:
+        report = EvictionReport(name, False, f"{name!r} is being imported by another thread")
+    else:
+        try:
+            with _LOCK:
+                report = _evict_locked(name)
+        finally:
+            lock.release()
     return dataclasses.replace(report, seconds=time.perf_counter() - t0)
 
 
@@ -656,13 +638,12 @@ def _evict_locked(name: str) -> EvictionReport:
     del tree
     gc.collect()
     rss0, uss0, traced0 = rss_bytes(), _uss(), _traced()
-    ref, binding, removed = _unload(name)
+    ref, binding, states, removed = _unload(name)
     gc.collect()
     keeper = ref()
     if keeper is not None:
         holders_found = _search_holders(keeper, names)
-        _put_back(keeper, binding, name)
-        _restore_records(removed)
+        _put_back(keeper, binding, states)
         del keeper
         return EvictionReport(
             name,
@@ -711,18 +692,11 @@ def _evict_locked(name: str) -> EvictionReport:
     )
 
 
-def _restore_records(names: tuple[str, ...]) -> None:
-    for key in names:
-        record = REGISTRY.records.get(key)
-        if record is not None and record.state == "not imported":
-            record.state = "loaded"
-
-
 def _record_evicted(names: tuple[str, ...]) -> None:
     for key in names:
         record = REGISTRY.records.get(key)
         if record is not None:
-            record.state = "not imported"
+            record.evicted()  # status() counts it; the next load counts a reload
 
 
 def _clear_linecache(names: tuple[str, ...]) -> None:
@@ -752,6 +726,9 @@ def note_use_from_stacks() -> None:
                 prefix = _covers(evictable, mod_name)
                 if prefix is not None:
                     _LAST_USE[prefix] = stamp
+                    record = REGISTRY.records.get(prefix)
+                    if record is not None:
+                        record.last_used = stamp
             frame = frame.f_back
 
 

@@ -387,3 +387,51 @@ def test_import_lazymed_does_not_import_the_memory_layer() -> None:
         """
     )
     assert out == [False, True]
+
+
+def test_status_counts_evictions_and_reloads(project: Path) -> None:
+    out = child(
+        project,
+        """
+        lazymed.install()
+        def use():
+            import evpkg
+            evpkg.BIG
+        use()
+        assert lazymed.evict("evpkg").evicted
+        after_evict = lazymed.status().module("evpkg")
+        use()
+        after_reload = lazymed.status().module("evpkg")
+        print(json.dumps({"evict": [after_evict.state, after_evict.evictions, after_evict.reloads],
+                          "reload": [after_reload.state, after_reload.evictions,
+                                     after_reload.reloads]}))
+        """,
+    )
+    assert out["evict"] == ["not imported", 1, 0]
+    assert out["reload"] == ["loaded", 1, 1]
+
+
+def test_core_unload_and_reinstate_round_trip(project: Path) -> None:
+    out = child(
+        project,
+        """
+        lazymed.install()
+        import evpkg.core
+        evpkg.BIG
+        from lazymed import _load
+        before = {k: v for k, v in sys.modules.items() if k.startswith("evpkg")}
+        modules, binding, states = _load.unload("evpkg.core")
+        gone = [k for k in sys.modules if k.startswith("evpkg.core")]
+        unbound = "core" not in vars(sys.modules["evpkg"])
+        state = lazymed.status().module("evpkg").state
+        _load.reinstate(modules, binding, states)
+        same = all(sys.modules[k] is v for k, v in before.items())
+        print(json.dumps({"gone": gone, "unbound": unbound, "binding": binding,
+                          "same": same, "rebound": evpkg.core is before["evpkg.core"],
+                          "removed": sorted(modules), "state": state}))
+        """,
+    )
+    assert out["gone"] == [] and out["unbound"]
+    assert out["binding"] == ["evpkg", "core"] and out["removed"] == ["evpkg.core"]
+    assert out["same"] and out["rebound"]
+    assert out["state"] == "loaded"  # only the unloaded names' records change

@@ -361,3 +361,33 @@ def test_gunicorn_hooks_load_prefork_in_the_master_and_warm_in_workers(tmp_path:
     assert body["slow"] == body["master"]  # loaded before fork, in the master
     assert body["warm"] == body["worker"]  # warmed in the worker after fork
     assert body["status"] == "lazymed prefork (before fork)"
+
+
+def test_prefork_modules_loaded_before_install_do_not_warn(tmp_path: Path) -> None:
+    out = child(
+        project(tmp_path, 'prefork = ["slowmod"]\n'),
+        """
+        import warnings
+        import slowmod
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            lazymed.install()
+        print(json.dumps({"warnings": [str(w.message) for w in caught],
+                          "state": lazymed.status().module("slowmod").state}))
+        """,
+    )
+    assert out["warnings"] == []
+    assert out["state"] == "loaded"
+    noisy = child(
+        project(tmp_path, "gc_freeze = false\n"),
+        """
+        import warnings, slowmod
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            lazymed.install()
+        print(json.dumps({"warnings": [str(w.message) for w in caught]}))
+        """,
+    )
+    assert any(
+        "'slowmod' is registered lazy but was already imported" in w for w in noisy["warnings"]
+    )  # type: ignore[union-attr]
