@@ -29,6 +29,8 @@ ORDER = (
     "first_use",
     "medical_app",
     "profile_overhead",
+    "memory_monitor",
+    "leak_detector",
     "eviction",
     "arena_cap",
     "max_threads",
@@ -409,6 +411,49 @@ def profile_overhead_section(doc: dict[str, Any]) -> list[str]:
     return out
 
 
+def memory_monitor_section(doc: dict[str, Any]) -> list[str]:
+    """The governor's monitor: CPU share at 1 s and RSS cost."""
+    d = doc
+    rows = [
+        ["CPU share, psutil from outside, minus idle", f"{d['cpu_share_percent_outside']} %"],
+        ["CPU share, process_time() inside, minus idle", f"{d['cpu_share_percent_inside']} %"],
+        ["CPU per reading (`step()`, mean of 200)", f"{d['step_cpu_ms']} ms"],
+        ["`snapshot()` (full reading with gc objects)", f"{d['snapshot_cpu_ms']} ms"],
+        ["gc-tracked objects in the child", f"{d['gc_objects']:,}"],
+        ["RSS of `import lazymed.memory`", f"{d['rss_import_cost_mib']} MiB"],
+        ["RSS of the running monitor", f"{d['rss_monitor_cost_mib']} MiB"],
+        ["RSS inside vs outside, max difference", f"{d['rss_inside_vs_outside_max_bytes']} B"],
+    ]
+    return [
+        f"### 7. Memory governor monitor at `interval_s = 1` ({d['rounds']} rounds of "
+        f"{d['sleep_seconds']:g} s, idle vs monitor, medians)",
+        "",
+        *_table(["figure", "value"], rows),
+    ]
+
+
+def leak_detector_section(doc: dict[str, Any]) -> list[str]:
+    """The leak detector on a synthetic clock and in one real run."""
+    d = doc
+    flag = f"{d['time_to_flag_10mb_min_s']:g} s / {d['time_to_flag_10mb_min_after_warmup_s']:g} s"
+    real = d["real_leak_flagged_after_s"]
+    rows = [
+        ["10 MB/min leak: flagged after start / after warm-up", flag],
+        ["1 MB/min leak: flagged after start", f"{d['time_to_flag_1mb_min_s']:g} s"],
+        ["24 h flat, and +80 MB step then flat: alarms", str(d["false_alarms_flat_and_step_24h"])],
+        ["5 min ramp then 2 h flat: alarms per run", str(d["ramp_then_flat"]["alarms_per_run"])],
+        ["24 h sawtooth (50 MB cache filled, cleared): alarms", str(d["sawtooth_alarms_per_run"])],
+        ["real child leaking 600 MB/min: flagged after", "-" if real is None else f"{real:.1f} s"],
+        ["real child flat for 12 s: alarms", str(d["real_flat_alarms"])],
+    ]
+    return [
+        "### 8. Leak detector (defaults: warm-up 120 s, window 600 s, 10 MB/h, r2 0.8; "
+        "synthetic clock with 1 s readings; real run with a 6 s window)",
+        "",
+        *_table(["scenario", "result"], rows),
+    ]
+
+
 def eviction_section(doc: dict[str, Any]) -> list[str]:
     rows = []
     for tree, t in doc["trees"].items():
@@ -426,7 +471,7 @@ def eviction_section(doc: dict[str, Any]) -> list[str]:
             ]
         )
     out = [
-        f"### 7. `lazymed.evict()`: a synthetic pure-Python tree nobody holds, and "
+        f"### 9. `lazymed.evict()`: a synthetic pure-Python tree nobody holds, and "
         f"llama_index.core ({doc['rounds']} rounds; medians)",
         "",
     ]
@@ -457,7 +502,7 @@ def arena_cap_section(doc: dict[str, Any]) -> list[str]:
         for v, t in doc["variants"].items()
     ]
     out = [
-        f"### 8. VMS of 32 threads that allocate and exit, with and without "
+        f"### 10. VMS of 32 threads that allocate and exit, with and without "
         f"`malloc_arena_max = 2` ({doc['rounds']} rounds; medians)",
         "",
     ]
@@ -476,7 +521,7 @@ def max_threads_section(doc: dict[str, Any]) -> list[str]:
         for v, t in doc["variants"].items()
     ]
     out = [
-        f"### 9. Threads of the reference app after /triage and /rag, {doc['cores']} cores "
+        f"### 11. Threads of the reference app after /triage and /rag, {doc['cores']} cores "
         f"({doc['rounds']} rounds; most seen)",
         "",
     ]
@@ -497,7 +542,7 @@ def prefork_section(doc: dict[str, Any]) -> list[str]:
         for v, t in doc["variants"].items()
     ]
     out = [
-        f"### 10. `gunicorn --preload -w 4`: PSS once every worker used the five SDKs "
+        f"### 12. `gunicorn --preload -w 4`: PSS once every worker used the five SDKs "
         f"({doc['rounds']} rounds; medians)",
         "",
     ]
@@ -522,6 +567,8 @@ SECTIONS = {
     "first_use": first_use_section,
     "medical_app": medical_app_section,
     "profile_overhead": profile_overhead_section,
+    "memory_monitor": memory_monitor_section,
+    "leak_detector": leak_detector_section,
     "eviction": eviction_section,
     "arena_cap": arena_cap_section,
     "max_threads": max_threads_section,

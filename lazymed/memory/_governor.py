@@ -85,6 +85,7 @@ class Monitor:
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._interval: float | None = None
         self._callbacks: list[Callable[[Event], object]] = []
         self.settings: Settings | None = None
         self.sampler: Sampler | None = None
@@ -106,9 +107,9 @@ class Monitor:
         describe: Callable[[str], str] | None = None,
     ) -> Settings:
         """(Re)read settings: ``table`` (a validated memory table), else the project config.
-        Resets levels, leak window and history. Raises ConfigError naming file and key."""
+        Resets levels, leak window, history and reports. Raises ConfigError naming file and key."""
         with self._lock:
-            sampler = sampler or self.sampler or Sampler()
+            sampler = sampler or Sampler()  # default: this process
             if table is None:
                 table, config_describe = _config_source()
                 describe = describe or config_describe
@@ -128,6 +129,8 @@ class Monitor:
             )
             self._leak_flagged = False
             self.history = collections.deque(maxlen=settings.history)
+            self.reports = collections.deque(maxlen=16)
+            self.last_sample = None
             self.samples = 0
             return settings
 
@@ -140,15 +143,24 @@ class Monitor:
 
     def start(self, **configure: Any) -> bool:
         """Start the monitor thread (configuring first if needed or if keywords are given).
-        Returns False, starting nothing, when ``enabled = false``; True when running."""
+        Returns False, starting nothing, when ``enabled = false``; True when running. A thread
+        running at another ``interval_s`` is restarted."""
         with self._lock:
             if configure or self.settings is None:
                 self.configure(**configure)
             assert self.settings is not None
             if not self.settings.enabled:
                 return False
-            if self._thread is not None and self._thread.is_alive():
+            alive = self._thread is not None and self._thread.is_alive()
+            if alive and self._interval == self.settings.interval_s:
                 return True
+        if alive:
+            self.stop()  # outside the lock: the thread may be waiting for it in step()
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return True  # another caller started it meanwhile
+            assert self.settings is not None
+            self._interval = self.settings.interval_s
             self._stop = threading.Event()
             self._thread = threading.Thread(
                 target=self._run,

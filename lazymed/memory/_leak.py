@@ -3,9 +3,12 @@
 A least-squares line through the (time, RSS) readings of the last ``window_s`` seconds, after a
 ``warmup_s`` period (start-up and first-request growth are not leaks). A leak is suspected when
 the window is at least half full, the slope is at least ``min_slope_mb_h`` MB per hour, the fit
-is good (``r2 >= min_r2``) **and** the newer half of the window still rises at half that slope
-or more. The last condition is what keeps a plateau from counting: growth that stopped (a cache
-filled, a model loaded) leaves a good overall fit for a while, but its recent half is flat.
+is good (``r2 >= min_r2``), the newer half of the window still rises at least at
+``min_slope_mb_h`` and at half the whole window's slope, **and** nothing inside the window fell
+by more than half the fitted rise. The last two conditions keep a plateau from counting: growth
+that stopped (a cache filled, a model loaded) leaves a good overall fit for a while, but its
+newer half is flat; a cache that fills and is cleared gives memory back, which a leak never
+does.
 """
 
 from __future__ import annotations
@@ -107,6 +110,15 @@ class LeakDetector:
             return no(f"slope below {self.min_slope_mb_h:g} MB/h", slope, recent, r2)
         if r2 < self.min_r2:
             return no(f"r2 below {self.min_r2:g} (not a steady trend)", slope, recent, r2)
-        if recent < self.min_slope_mb_h / 2:
-            return no("plateau: the newer half of the window is flat", slope, recent, r2)
+        if recent < max(self.min_slope_mb_h, slope / 2):
+            return no("plateau: the newer half of the window rises far slower", slope, recent, r2)
+        # A leak never gives memory back: a fall of more than half the fitted rise inside the
+        # window (a cache cleared, a batch finished) means the growth was not a leak.
+        peak = points[0][1]
+        drawdown = 0.0
+        for _, value in points:
+            peak = max(peak, value)
+            drawdown = max(drawdown, peak - value)
+        if drawdown > 0.5 * slope_s * span:
+            return no("memory was given back inside the window", slope, recent, r2)
         return LeakVerdict(True, slope, recent, r2, len(points), span, "leak")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -394,7 +395,15 @@ def test_effective_configuration_with_sources(tmp_path: Path, site: Path) -> Non
     )
     assert status == 0, doc["problems"]
     assert doc["config"]["profile"] == "dev" and doc["config"]["profiles"] == ["dev"]
-    assert doc["config"]["settings"] == [
+    settings = doc["config"]["settings"]
+    # Sub-tables (memory, ...) are listed after the top-level keys, each key with its source.
+    assert {
+        "key": "memory.warning_mb",
+        "value": 100,
+        "source": "default",
+        "source_kind": "default",
+    } in settings
+    assert [s for s in settings if "." not in s["key"]] == [
         {
             "key": "lazy",
             "value": ["heavylib"],
@@ -433,11 +442,14 @@ def test_effective_configuration_with_sources(tmp_path: Path, site: Path) -> Non
     assert f"config:   {path}\n" in out
     assert "profile:  dev   [profiles: dev]\n" in out
     assert "environment: LAZYMED_CACHE_DIR=" in out and "LAZYMED_FROM_IMPORT=deferred" in out
-    assert '  lazy             = ["heavylib"]\n' in out
-    assert f"                     from {path} [tool.lazymed]\n" in out
-    assert '  from_import      = "deferred"\n' in out
-    assert "                     from environment LAZYMED_FROM_IMPORT\n" in out
-    assert "  critical         = []\n                     from default\n" in out
+    # The key column is as wide as the longest key (sub-table keys such as memory.* included).
+    squeezed = re.sub(r" +", " ", out)
+    assert ' lazy = ["heavylib"]\n' in squeezed
+    assert f" from {path} [tool.lazymed]\n" in squeezed
+    assert ' from_import = "deferred"\n' in squeezed
+    assert " from environment LAZYMED_FROM_IMPORT\n" in squeezed
+    assert " critical = []\n from default\n" in squeezed
+    assert " memory.warning_mb = 100\n from default\n" in squeezed
     assert out.endswith("0 error(s), 0 warning(s); exit status 0\n")
 
 
