@@ -435,3 +435,39 @@ def test_core_unload_and_reinstate_round_trip(project: Path) -> None:
     assert out["binding"] == ["evpkg", "core"] and out["removed"] == ["evpkg.core"]
     assert out["same"] and out["rebound"]
     assert out["state"] == "loaded"  # only the unloaded names' records change
+
+
+def test_imports_from_another_thread_during_evictions_never_fail(project: Path) -> None:
+    # importlib's module lock for the name is held from the checks to the decision: an import
+    # in another thread waits, then finds the tree either gone (it runs afresh) or put back.
+    out = child(
+        project,
+        """
+        import threading, time
+        lazymed.install()
+        errors, made, stop = [], [], threading.Event()
+        def importer():
+            while not stop.is_set():
+                try:
+                    import evpkg.core
+                    doc = evpkg.core.Document("x")
+                    made.append(doc.upper())
+                    del doc, evpkg
+                except Exception as exc:
+                    errors.append(repr(exc))
+                time.sleep(0.01)  # holding nothing of the tree: an eviction may free it now
+        t = threading.Thread(target=importer)
+        t.start()
+        results = []
+        for _ in range(8):
+            report = lazymed.evict("evpkg")
+            results.append(report.evicted or report.reason.split(":")[0])
+            time.sleep(0.05)
+        stop.set()
+        t.join(60)
+        print(json.dumps({"errors": errors[:3], "made": len(made), "results": results}))
+        """,
+    )
+    assert out["errors"] == []
+    assert out["made"] > 0
+    assert True in out["results"]  # some evictions freed the tree between the thread's uses
