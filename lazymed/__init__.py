@@ -14,13 +14,14 @@ if TYPE_CHECKING:
     from ._startup import warm
     from ._status import ModuleStatus, Status, status
     from .hooks import on_load
-    from .memory._evict import evict
+    from .memory._evict import EvictionReport, evict
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
     "DisabledModuleError",
+    "EvictionReport",
     "LazymedWarning",
     "ModuleStatus",
     "Status",
@@ -43,6 +44,7 @@ _LATE = {
     "ModuleStatus": "_status",
     "on_load": "hooks",
     "evict": "memory._evict",
+    "EvictionReport": "memory._evict",
     "warm": "_startup",
 }
 

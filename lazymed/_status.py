@@ -2,6 +2,7 @@
 (``dataclasses`` costs ~12 ms, too much for the install path)."""
 
 import dataclasses
+import sys
 
 from ._install import is_installed
 from ._registry import REGISTRY
@@ -39,13 +40,16 @@ class ModuleStatus:
 class Status:
     """Everything ``status()`` reports: whether lazymed is installed, the config file and active
     profile it read (``None``: none), and one :class:`ModuleStatus` per registered module, in
-    registration order."""
+    registration order. ``startup``: what ``[tool.lazymed.startup]`` did — ``{"applied": {key:
+    what it did, or "not available: ..."}, "warm": {"state", "loaded", "failed", "seconds"}}``
+    (empty when the table is absent)."""
 
     installed: bool
     config_path: str | None
     profile: str | None
     from_import: str | None
     modules: "tuple[ModuleStatus, ...]"
+    startup: "dict[str, object]" = dataclasses.field(default_factory=dict)
 
     def module(self, name: str) -> "ModuleStatus":
         """The record of ``name``. Raises KeyError naming it if it is not registered."""
@@ -86,4 +90,15 @@ def status() -> "Status":
         profile=None if config is None else config.profile,
         from_import=None if config is None else config.from_import,
         modules=modules,
+        startup=_startup_status(),
     )
+
+
+def _startup_status() -> "dict[str, object]":
+    startup = sys.modules.get(f"{__package__}._startup")  # imported only with the table
+    if startup is None:
+        return {}
+    warm = dict(startup.WARM)
+    warm["loaded"] = list(warm["loaded"])
+    warm["failed"] = dict(warm["failed"])
+    return {"applied": dict(startup.APPLIED), "warm": warm}

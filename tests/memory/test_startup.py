@@ -62,6 +62,8 @@ def test_install_without_a_startup_table_imports_nothing_new(tmp_path: Path) -> 
     assert not {"ctypes", "threading", "gc"} & set(new)
     assert all(name == "lazymed" or name.startswith("lazymed.") for name in new), new
     assert out["env"] is None
+    status = child(tmp_path, "lazymed.install()\nprint(json.dumps(lazymed.status().startup))")
+    assert status == {}
 
 
 def test_max_threads_sets_the_pool_variables_unless_already_set(tmp_path: Path) -> None:
@@ -127,8 +129,7 @@ def test_malloc_keys_call_glibc_mallopt_or_say_not_available(tmp_path: Path) -> 
         cwd,
         """
         lazymed.install()
-        from lazymed import _startup
-        print(json.dumps(_startup.APPLIED))
+        print(json.dumps(lazymed.status().startup["applied"]))
         """,
     )
     glibc = bool(os.confstr("CS_GNU_LIBC_VERSION")) if hasattr(os, "confstr") else False
@@ -200,7 +201,7 @@ def test_warm_after_s_loads_in_one_background_thread_and_status_says_so(tmp_path
         thread.join(30)
         st = lazymed.status()
         print(json.dumps({"at_install": state_at_install, "daemon": thread.daemon,
-                          "name": thread.name, "warm": _startup.WARM,
+                          "name": thread.name, "warm": st.startup["warm"],
                           "slow": [st.module("slowmod").state, st.module("slowmod").first_used_at],
                           "broken": st.module("brokenmod").state}))
         """,
