@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ ORDER = (
     "first_use",
     "medical_app",
     "profile_overhead",
+    "submodule_laziness",
     "memory_monitor",
     "leak_detector",
     "eviction",
@@ -224,6 +226,16 @@ def install_section(doc: dict[str, Any]) -> list[str]:
             _fmt(doc["peak_rss_mib"]["install"]),
         ],
     ]
+    if "install_kw" in w:  # results from before the keyword form lack it
+        rows.append(
+            [
+                "the same with the four names as `install(lazy=..., from_import=...)` keywords",
+                _fmt(w["install_kw"]["median"]),
+                _fmt(w["install_kw"]["iqr"]),
+                _fmt(doc["cpu_ms"]["install_kw"]),
+                "",
+            ]
+        )
     out = [
         f"### 2. `install()` with a pyproject config vs a bare interpreter "
         f"({doc['pairs']} alternating pairs, {doc['memory_runs']} memory runs each, medians)",
@@ -237,6 +249,11 @@ def install_section(doc: dict[str, Any]) -> list[str]:
         f"First run with an empty config cache (TOML parsed, cache written): "
         f"{doc['cold_first_install_run_ms']:.1f} ms.",
     ]
+    if "keywords_wall_ratio" in doc:
+        out[-1] += (
+            f" Keywords: {doc['keywords_wall_ratio']:.3f}x wall, "
+            f"{doc['keywords_cpu_ratio']:.3f}x CPU (the validator stays unimported)."
+        )
     return out
 
 
@@ -411,6 +428,41 @@ def profile_overhead_section(doc: dict[str, Any]) -> list[str]:
     return out
 
 
+def submodule_laziness_section(doc: dict[str, Any]) -> list[str]:
+    static = doc["static_reading_all_pairs"]
+    out = [
+        "### 7. `import pkg.sub` with `pkg` lazy, over every installed distribution",
+        "",
+        f"Static reading (no interpreter started) over all {static['python_pairs']} pure-Python "
+        f"(package, submodule) pairs: {static['predicted_lazy']} stay lazy "
+        f"({100 * static['predicted_lazy_share']:.1f} %). Fresh interpreters, {doc['sample']}: "
+        f"{doc['stay_lazy']} of {doc['python_pairs']} pure-Python pairs stay lazy "
+        f"({100 * doc['stay_lazy_share']:.1f} %); {doc['c_extension_pairs']} C-extension "
+        f"submodule pair(s), {doc['imported_at_startup']} of a package imported at start-up "
+        f"(a `.pth` file) and {doc['eager_import_fails']} pair(s) whose eager import fails "
+        "(missing optional dependencies) not counted. Final state after first use equal to "
+        f"eager CPython's: {doc['pairs_counted'] - len(doc['state_mismatches'])} of "
+        f"{doc['pairs_counted']}.",
+        "",
+    ]
+    rows = [
+        [f"`{r['submodule']}`", r["outcome"], (r.get("reason") or "").rpartition(": ")[0][-90:]]
+        for r in doc["not_lazy"]
+    ]
+    if rows:
+        out += _table(["pair run early (sample)", "why", "lazymed's reason (file:line)"], rows)
+        out.append("")
+    reasons = list(static["run_early_reasons"].items())
+    if reasons:
+        out += _table(
+            ["static reading: what runs packages early (all pairs)", "pairs"],
+            [[f"`{k[:100]}`", v] for k, v in reasons],
+        )
+        out.append("")
+    out.append(_when(doc))
+    return out
+
+
 def memory_monitor_section(doc: dict[str, Any]) -> list[str]:
     """The governor's monitor: CPU share at 1 s and RSS cost."""
     d = doc
@@ -425,7 +477,7 @@ def memory_monitor_section(doc: dict[str, Any]) -> list[str]:
         ["RSS inside vs outside, max difference", f"{d['rss_inside_vs_outside_max_bytes']} B"],
     ]
     return [
-        f"### 7. Memory governor monitor at `interval_s = 1` ({d['rounds']} rounds of "
+        f"### 8. Memory governor monitor at `interval_s = 1` ({d['rounds']} rounds of "
         f"{d['sleep_seconds']:g} s, idle vs monitor, medians)",
         "",
         *_table(["figure", "value"], rows),
@@ -447,7 +499,7 @@ def leak_detector_section(doc: dict[str, Any]) -> list[str]:
         ["real child flat for 12 s: alarms", str(d["real_flat_alarms"])],
     ]
     return [
-        "### 8. Leak detector (defaults: warm-up 120 s, window 600 s, 10 MB/h, r2 0.8; "
+        "### 9. Leak detector (defaults: warm-up 120 s, window 600 s, 10 MB/h, r2 0.8; "
         "synthetic clock with 1 s readings; real run with a 6 s window)",
         "",
         *_table(["scenario", "result"], rows),
@@ -567,6 +619,7 @@ SECTIONS = {
     "first_use": first_use_section,
     "medical_app": medical_app_section,
     "profile_overhead": profile_overhead_section,
+    "submodule_laziness": submodule_laziness_section,
     "memory_monitor": memory_monitor_section,
     "leak_detector": leak_detector_section,
     "eviction": eviction_section,
@@ -609,9 +662,15 @@ def render(data: dict[str, dict[str, Any]]) -> str:
     if anomalies:
         lines += ["", "Anomalies seen while measuring:", ""]
         lines += [f"- `{n}`: {a}" for n, a in anomalies]
+    number = 0
     for name in ORDER:
         if name in data:
-            lines += ["", *SECTIONS[name](data[name])]
+            number += 1
+            section = SECTIONS[name](data[name])
+            # Sections are numbered in ORDER here, whatever number their heading was written
+            # with, so a new benchmark's section never needs the others renumbered.
+            section[0] = re.sub(r"^### \d+\. ", f"### {number}. ", section[0])
+            lines += ["", *section]
     return "\n".join(lines) + "\n"
 
 

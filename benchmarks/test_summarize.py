@@ -31,8 +31,9 @@ def test_render_shows_every_benchmark_and_target() -> None:
         "### 4. First",
         "### 5. Reference medical app",
         "### 6. `lazymed profile` overhead",
-        "### 7. Memory governor monitor",
-        "### 8. Leak detector",
+        "### 7. `import pkg.sub`",
+        "### 8. Memory governor monitor",
+        "### 9. Leak detector",
         "### Ratios (recorded, no goal)",
     ):
         assert heading in body

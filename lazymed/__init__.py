@@ -6,16 +6,18 @@ import as lazy modules: nothing of theirs runs until an attribute is first used,
 are ordinary modules. This package's import path uses the standard library only.
 """
 
-from ._errors import ConfigError, DisabledModuleError, LazymedWarning
 from ._install import enabled, install, uninstall
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._errors import ConfigError, DisabledModuleError, LazymedWarning
     from ._startup import warm
     from ._status import ModuleStatus, Status, status
     from .hooks import on_load
     from .memory._evict import EvictionReport, evict
 
+# The one place the version is written: pyproject.toml reads it (setuptools' static `attr:`);
+# nothing reads importlib.metadata at start-up (~52 ms).
 __version__ = "0.1.0"
 
 __all__ = [
@@ -39,6 +41,11 @@ __all__ = [
 # dataclasses; on_load() may load wrapt; evict() loads the memory layer (psutil). The install
 # path stays standard-library-small.
 _LATE = {
+    # the exceptions are only needed when one is raised or caught (an `except` clause evaluates
+    # its class only then): one file less on the install path
+    "ConfigError": "_errors",
+    "DisabledModuleError": "_errors",
+    "LazymedWarning": "_errors",
     "status": "_status",
     "Status": "_status",
     "ModuleStatus": "_status",

@@ -130,6 +130,8 @@ def _spec_for_lazy(
 ) -> "ModuleSpec | None":
     if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
         return spec  # not found (ModuleNotFoundError at the statement), or namespace package
+    if not hasattr(spec.loader, "create_module"):
+        return spec  # importlib's own ImportError: "loaders that define exec_module() must ..."
     # Off the install path: the first lazy import loads them (with _module, the class).
     from ._guarded import guard, importing_frame
     from ._load import loading_stack

@@ -10,8 +10,8 @@ import sys
 
 from . import _cpython
 from ._config import Config, check_module_name, env_flag, load_config
-from ._errors import ConfigError, LazymedWarning
 from ._finder import LazyFinder
+from ._pyproject import config_error
 from ._registry import LOADED, REGISTRY
 
 _FINDER = LazyFinder()
@@ -73,9 +73,11 @@ def install(
     if REGISTRY.installed:
         if REGISTRY.config == cfg and _FINDER in sys.meta_path:
             return
-        raise ConfigError(_reinstall_message(REGISTRY.config, cfg))
+        raise config_error(_reinstall_message(REGISTRY.config, cfg))
     if not cfg.sources:
         import warnings  # only when there is something to say
+
+        from ._errors import LazymedWarning
 
         warnings.warn(
             "lazymed.install() found no [tool.lazymed] table (searched upwards from the "
@@ -96,6 +98,8 @@ def _fail_closed(problem: str) -> None:
         return
     _warned.append(problem)
     import warnings  # only when there is something to say
+
+    from ._errors import LazymedWarning
 
     warnings.warn(
         f"lazymed.install() does nothing: {problem}. Every import stays eager (as with "
@@ -163,6 +167,8 @@ def _check_and_import(cfg: Config) -> None:
             if name in prefork:
                 continue  # loaded on purpose by a pre-fork master: shared, not a mistake
             import warnings  # only when there is something to say
+
+            from ._errors import LazymedWarning
 
             warnings.warn(
                 f"{name!r} is registered {record.role} but was already imported before "

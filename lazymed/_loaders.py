@@ -104,6 +104,12 @@ class LazyLoader:
             self.existing = ExistingLoader(existing)
             return existing
         module: ModuleType | None = self.real.create_module(spec)
+        if module is not None and self.defer:
+            # A loader that builds its module (not one importlib knows, see builds_module):
+            # it cannot be deferred. Run it now, its pending parents first.
+            with unlocked(spec.name):
+                load_parents(spec.name, getframe(1))
+            self.defer = False
         if module is not None or not self.defer:
             return module  # built by the loader (cannot be deferred), or running now
         return LazyModule(spec.name)

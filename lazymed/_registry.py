@@ -29,6 +29,7 @@ class Record:
 
     __slots__ = (
         "detached",
+        "early_reason",
         "error",
         "evictions",
         "first_used_at",
@@ -56,6 +57,8 @@ class Record:
         self.load_seconds: float | None = None
         self.rss_growth_bytes: int | None = None
         self.error: str | None = None
+        # Why it ran at an import statement rather than at its first use (see _module).
+        self.early_reason: str | None = None
         # Eviction (lazymed.memory): times the module was taken out of the process, times it
         # was loaded again after that, and the last time.monotonic() its code was seen running.
         self.evictions = 0

@@ -5,6 +5,7 @@ import dataclasses
 import sys
 
 from ._install import is_installed
+from ._keys import DEFAULTS
 from ._registry import REGISTRY
 
 
@@ -19,6 +20,9 @@ class ModuleStatus:
     the load, in bytes (``/proc/self/statm``; ``None`` without procfs). ``imported_at`` /
     ``first_used_at``: ``"file:line"`` of the import statement and of the access that loaded it;
     ``first_used_attr`` the attribute read there. ``error``: ``"Type: message"`` of a failed load.
+    ``early_reason``: why a lazy package ran at an import statement (``import pkg.sub``,
+    ``from pkg import sub``) rather than at its first use — the statement and its site, and the
+    ``"file:line: code"`` of the package code that forced it — or ``None``.
     ``evictions`` / ``reloads``: times ``lazymed.evict()`` took it out of the process, and times
     it was loaded again after that.
     """
@@ -32,6 +36,7 @@ class ModuleStatus:
     first_used_at: str | None
     first_used_attr: str | None
     error: str | None
+    early_reason: str | None = None
     evictions: int = 0
     reloads: int = 0
 
@@ -39,16 +44,30 @@ class ModuleStatus:
 @dataclasses.dataclass(frozen=True)
 class Status:
     """Everything ``status()`` reports: whether lazymed is installed, the config file and active
-    profile it read (``None``: none), and one :class:`ModuleStatus` per registered module, in
-    registration order. ``startup``: what ``[tool.lazymed.startup]`` did — ``{"applied": {key:
+    profile it read (``None``: none), one :class:`ModuleStatus` per registered module, in
+    registration order, and the effective configuration tools need (the profiler, ``check``):
+
+    ``lazy``, ``critical``, ``disabled_modules``: the configured dotted names, as configured
+    (each covers its submodules), after every layer (file, profile, ``LAZYMED_*``, keywords).
+    ``profiles``: the profile names the file defines. ``sources``: where each setting came from,
+    keyed by dotted key (``"lazy"``, ``"from_import"``, ...; sub-table keys as
+    ``"table.key"``): ``"<file> [tool.lazymed]"``, ``"<file> [tool.lazymed.profiles.NAME]"``,
+    ``"environment LAZYMED_LAZY"``, ``"install() keyword"`` or ``"default"``. Empty when lazymed
+    was never installed. ``startup``: what ``[tool.lazymed.startup]`` did — ``{"applied": {key:
     what it did, or "not available: ..."}, "warm": {"state", "loaded", "failed", "seconds"}}``
-    (empty when the table is absent)."""
+    (empty when the table is absent).
+    """
 
     installed: bool
     config_path: str | None
     profile: str | None
     from_import: str | None
     modules: "tuple[ModuleStatus, ...]"
+    lazy: tuple[str, ...] = ()
+    critical: tuple[str, ...] = ()
+    disabled_modules: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
+    sources: dict[str, str] = dataclasses.field(default_factory=dict)
     startup: "dict[str, object]" = dataclasses.field(default_factory=dict)
 
     def module(self, name: str) -> "ModuleStatus":
@@ -78,18 +97,28 @@ def status() -> "Status":
                 first_used_at=r.first_used_at,
                 first_used_attr=r.first_used_attr,
                 error=r.error,
+                early_reason=r.early_reason,
                 evictions=r.evictions,
                 reloads=r.reloads,
             )
             for r in records
         )
     config = REGISTRY.config
+    if config is None:
+        return Status(is_installed(), None, None, None, modules, startup=_startup_status())
+    sources = {key: config.describe(key) for key in DEFAULTS}
+    sources.update(config.sources)
     return Status(
         installed=is_installed(),
-        config_path=None if config is None else config.path,
-        profile=None if config is None else config.profile,
-        from_import=None if config is None else config.from_import,
+        config_path=config.path,
+        profile=config.profile,
+        from_import=config.from_import,
         modules=modules,
+        lazy=config.lazy,
+        critical=config.critical,
+        disabled_modules=config.disabled_modules,
+        profiles=config.profiles,
+        sources=sources,
         startup=_startup_status(),
     )
 

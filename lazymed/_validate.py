@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 
 
 def _suggest(word: str, choices: "Iterable[str]") -> str:
-    import difflib  # error path only
+    from ._typos import close_matches  # error path only
 
-    close = difflib.get_close_matches(word, list(choices), n=1)
+    close = close_matches(word, choices, suffixes=True)
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
@@ -41,7 +41,9 @@ def check_module_name(name: object, where: str) -> str:
     if not name or not all(part.isidentifier() for part in parts):
         raise ConfigError(
             f"{where}: {name!r} is not a dotted module name (like 'google.cloud.storage'; "
-            "no relative names, spaces or empty parts)"
+            "no relative names, spaces or empty parts)",
+            where=where,
+            rejected=(name,),
         )
     return name
 

@@ -22,8 +22,6 @@ from typing import Any
 
 import pytest
 
-from lazymed.cli.check import resolve
-
 REPO = Path(__file__).resolve().parents[2]
 
 BOOM = """
@@ -160,16 +158,6 @@ def test_check_imports_nothing(tmp_path: Path, site: Path) -> None:
         )
         assert proc.returncode == 1 and "must not be imported" in proc.stderr
     assert marker.read_text().split() == ["boomcrit", "boom"]
-
-
-def test_resolve_in_process_leaves_sys_modules_alone(tmp_path: Path, site: Path) -> None:
-    before = set(sys.modules)
-    res = resolve("ns1.ns2.leaf", [str(site)])
-    assert res.found and res.kind == "package"
-    assert res.locations == (str(site / "ns1" / "ns2" / "leaf"),)
-    assert resolve("boom.sub", [str(site)]).origin == str(site / "boom" / "sub.py")
-    assert set(sys.modules) == before
-    assert not (tmp_path / "imported.txt").exists()
 
 
 # --------------------------------------------------------------------------- problems
@@ -602,17 +590,6 @@ def test_did_you_mean_only_suggests_names_that_exist(tmp_path: Path, site: Path)
     assert not (tmp_path / "imported.txt").exists()
 
 
-def test_close_matches_and_edit_distance() -> None:
-    from lazymed.cli.check import close_matches, edit_distance
-
-    assert edit_distance("sbu", "sub") == 1
-    assert edit_distance("myapp", "mmap") == 2
-    assert edit_distance("supabse", "supabase") == 1
-    assert close_matches("myapp", ["mmap", "myap", "numpy"]) == ["myap"]
-    assert close_matches("supabse", ["supabase", "supabase_auth", "base"]) == ["supabase"]
-    assert close_matches("heavylyb", ["heavylib"]) == ["heavylib"]
-
-
 FAKE_DIST = {
     "acme_widgets/core/__init__.py": BOOM,
     "acme_widgets/core/parts.py": BOOM,
@@ -677,4 +654,25 @@ def test_a_dashed_name_of_an_uninstalled_distribution_gets_a_spelling_hint(
     assert proc.returncode == 2
     assert "hint: 'boom-sub' is not a module name" in proc.stderr
     assert "did you mean 'boom.sub'?" in proc.stderr
+    assert not (tmp_path / "imported.txt").exists()
+
+
+def test_runs_early_names_the_line(tmp_path: Path) -> None:
+    """A lazy package whose import-time code may change how its submodules are found is
+    reported (it would run at `import pkg.sub`), with the file:line; nothing is imported."""
+    root = tmp_path / "site"
+    write_tree(
+        root,
+        {
+            "earlypkg/__init__.py": "import sys\n\nsys.meta_path.insert(0, None)\n" + BOOM,
+            "earlypkg/sub.py": "X = 1\n",
+            "quietpkg/__init__.py": "import sys\nsys.modules['unrelated'] = sys\n" + BOOM,
+            "quietpkg/sub.py": "X = 1\n",
+        },
+    )
+    proj = project(tmp_path, '[tool.lazymed]\nlazy = ["earlypkg", "quietpkg"]\n')
+    _, doc = check_json(tmp_path, cwd=proj, paths=(root,))
+    assert problems(doc) == {("warning", "runs-early", "earlypkg")}
+    (found,) = [p for p in doc["problems"] if p["code"] == "runs-early"]
+    assert f"{root / 'earlypkg' / '__init__.py'}:3: sys.meta_path.insert may" in found["message"]
     assert not (tmp_path / "imported.txt").exists()

@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT, Packages
 
 import lazymed
+from lazymed import _keys
 
 
 def test_records_say_who_imported_and_who_first_used(pkgs: Packages) -> None:
@@ -45,6 +46,49 @@ def test_status_lists_configured_but_not_imported_names() -> None:
         status.module("other")
     lazymed.uninstall()
     assert lazymed.status().installed is False
+
+
+def test_status_reports_the_effective_config_and_where_each_setting_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[tool.lazymed]\nlazy = ["lm_a", "lm_b"]\ncritical = ["json"]\n'
+        '[tool.lazymed.profiles.dev]\ndisabled_modules = ["lm_off"]\n'
+        "[tool.lazymed.profiles.prod]\n"
+    )
+    monkeypatch.setenv("LAZYMED_FROM_IMPORT", "deferred")
+    lazymed.install(config=pyproject, profile="dev", lazy=["lm_c"])
+    st = lazymed.status()
+    assert (st.lazy, st.critical, st.disabled_modules) == (("lm_c",), ("json",), ("lm_off",))
+    assert st.profiles == ("dev", "prod")
+    given = {
+        "lazy": "install() keyword",
+        "critical": f"{pyproject} [tool.lazymed]",
+        "disabled_modules": f"{pyproject} [tool.lazymed.profiles.dev]",
+        "from_import": "environment LAZYMED_FROM_IMPORT",
+    }
+    # every other [tool.lazymed] key (the layers' tables) is reported too, from its default
+    assert st.sources == given | {k: "default" for k in _keys.DEFAULTS if k not in given}
+    as_json = json.loads(json.dumps(st.as_dict()))
+    assert as_json["sources"]["lazy"] == "install() keyword"
+    assert as_json["lazy"] == ["lm_c"]
+
+
+def test_status_config_fields_default_and_empty() -> None:
+    st = lazymed.status()
+    assert (st.lazy, st.critical, st.disabled_modules, st.profiles, st.sources) == (
+        (),
+        (),
+        (),
+        (),
+        {},
+    )
+    lazymed.install(lazy=["lm_x"])
+    st = lazymed.status()
+    assert st.sources["critical"] == "default"
+    assert st.sources["from_import"] == "default"
+    assert st.sources["lazy"] == "install() keyword"
 
 
 def test_covered_submodules_get_records(pkgs: Packages) -> None:

@@ -34,7 +34,7 @@ USES = {
 
 
 def _run_child(mode: str, profile: str | None = None) -> dict[str, Any]:
-    from lazymed.cli._measure import child_env
+    from lazymed.demo import child_env
 
     env = child_env(os.environ, {}, [APP_DIR, REPO])
     done = subprocess.run(

@@ -1,6 +1,6 @@
 """Run a server in a child process and measure it from outside (psutil, loopback HTTP).
 
-Private helper of ``lazymed demo``. Everything here looks at the child from the parent: the
+Everything here looks at the child from the parent: the
 start-up clock runs from just before ``Popen`` until the first successful health check, the
 memory and thread figures come from ``psutil`` on the child's pid, and request times are taken
 around the client's HTTP call.
@@ -202,10 +202,6 @@ class ChildServer:
         if answer.status != 200:
             raise self._fail(f"GET {path} answered {answer.status}: {answer.body[:300]!r}")
         return answer.json()
-
-    def alive(self) -> bool:
-        """Whether the child is still running."""
-        return self._proc is not None and self._proc.poll() is None
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """Terminate the child (SIGTERM, then SIGKILL after ``timeout`` s); return its status."""
