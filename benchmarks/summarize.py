@@ -23,6 +23,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
+MIB = 1 << 20
 ORDER = (
     "startup",
     "install_overhead",
@@ -33,6 +34,7 @@ ORDER = (
     "submodule_laziness",
     "memory_monitor",
     "leak_detector",
+    "isolate",
     "eviction",
     "arena_cap",
     "max_threads",
@@ -506,6 +508,75 @@ def leak_detector_section(doc: dict[str, Any]) -> list[str]:
     ]
 
 
+def isolate_section(doc: dict[str, Any]) -> list[str]:
+    trips, cold, stop = doc["round_trip"], doc["cold_start"], doc["stop"]
+    rows = [
+        [
+            f"{label} (`svc.echo(x)`, {trips[key]['calls_per_block']} calls a block)",
+            _fmt(trips[key]["isolated_us"]["median"], 1),
+            _fmt(trips[key]["in_process_us"]["median"], 3),
+            f"{trips[key]['ratio']:,}x",
+        ]
+        for key, label in (("small", "31-byte str"), ("1mib", "1 MiB bytes"))
+    ]
+    out = ["### 7. `lazymed.isolate`: call, cold start, stop (medians)", ""]
+    out += _table(["round trip", "isolated µs", "in-process µs", "ratio"], rows)
+    out += [""]
+    out += _table(
+        ["cold start (first call on a stopped service)", "median s", "min s", "max s"],
+        [
+            [
+                m,
+                _fmt(cold[m]["seconds"]["median"], 3),
+                _fmt(cold[m]["seconds"]["min"], 3),
+                _fmt(cold[m]["seconds"]["max"], 3),
+            ]
+            for m in ("spawn", "forkserver")
+        ],
+    )
+    demo = doc.get("demo")
+    if demo:
+        fig = demo["after_first_rag_medians"]
+        eager_tree = fig["eager"]["tree_rss_bytes"]
+        out += [
+            "",
+            f"`lazymed demo`, eager vs lazy vs isolated ({demo['repeat']} run(s) per mode, "
+            "medians; the server process after the first RAG request, and its process tree):",
+            "",
+        ]
+        out += _table(
+            ["mode", "RSS MiB", "VMS MiB", "threads", "gc objects", "first RAG ms",
+             "warm RAG ms", "tree RSS MiB", "tree / eager"],
+            [
+                [
+                    mode,
+                    _fmt(f["rss_bytes"] / MIB, 1),
+                    _fmt(f["vms_bytes"] / MIB, 1),
+                    f"{f['threads']:g}",
+                    f"{f['gc_objects']:,.0f}",
+                    _fmt(f["first_rag_seconds"] * 1000, 1),
+                    _fmt(f["warm_rag_seconds"] * 1000, 1),
+                    _fmt(f["tree_rss_bytes"] / MIB, 1),
+                    f"{f['tree_rss_bytes'] / eager_tree:.2f}x",
+                ]
+                for mode, f in fig.items()
+            ],
+        )  # fmt: skip
+    rep = stop["report"]
+    out += [
+        "",
+        f"`stop()` of {stop['worker']}: worker RSS {rep['worker_rss_bytes'] / MIB:.1f} MiB "
+        f"(USS {(rep['worker_uss_bytes'] or 0) / MIB:.1f} MiB); process tree "
+        f"{rep['tree_rss_before_bytes'] / MIB:.1f} -> {rep['tree_rss_after_bytes'] / MIB:.1f} MiB: "
+        f"{rep['returned_bytes'] / MIB:.1f} MiB returned, "
+        f"{stop['returned_share_of_worker_rss']:.1%} of the worker's RSS (goal >= 95 %). Read "
+        f"again independently around the stop: {stop['outside_returned_bytes'] / MIB:.1f} MiB.",
+        "",
+        _when(doc),
+    ]
+    return out
+
+
 def eviction_section(doc: dict[str, Any]) -> list[str]:
     rows = []
     for tree, t in doc["trees"].items():
@@ -622,6 +693,7 @@ SECTIONS = {
     "submodule_laziness": submodule_laziness_section,
     "memory_monitor": memory_monitor_section,
     "leak_detector": leak_detector_section,
+    "isolate": isolate_section,
     "eviction": eviction_section,
     "arena_cap": arena_cap_section,
     "max_threads": max_threads_section,

@@ -20,8 +20,45 @@ RESERVED_ENV = {
     "LAZYMED_CACHE_DIR": "where parsed configs are cached (empty: no cache)",
 }
 
-# A kind is a tuple whose first item names it; _validate.py interprets them.
+# A kind is a tuple whose first item names it; _validate.py interprets them:
+# ("modules",), ("choice", options), ("bool",), ("str",), ("int"|"number", minimum[, maximum]),
+# ("ref",) a "module:attribute" reference, ("table", schema),
+# ("named", schema, required keys): a table of tables, one per user-chosen name, each with the
+# fixed sub-schema (names: lower-case letters, digits, single underscores).
 MODULES: "Kind" = ("modules",)
+
+# [tool.lazymed.isolate.NAME]: a service run in a worker process (lazymed/isolate/). Data only:
+# the core validates it without importing the layer.
+ISOLATE: "Schema" = {
+    "factory": ("ref",),
+    "backend": ("choice", ("process", "ray")),
+    "start_method": ("choice", ("spawn", "forkserver")),
+    "warm": ("bool",),
+    "idle_timeout_s": ("number", 0),
+    "call_timeout_s": ("number", 0),
+    "start_timeout_s": ("number", 0),
+    "max_rss_mb": ("number", 0),
+    "rss_check_interval_s": ("number", 0),
+    "max_restarts": ("int", 0),
+    "restart_window_s": ("number", 0),
+    "restart_backoff_s": ("number", 0),
+    "ray_address": ("str",),
+}
+#: Defaults of each [tool.lazymed.isolate.NAME] table (0 means "no limit" for the *_s/_mb keys).
+ISOLATE_DEFAULTS: dict[str, object] = {
+    "backend": "process",
+    "start_method": "spawn",
+    "warm": False,
+    "idle_timeout_s": 0,
+    "call_timeout_s": 0,
+    "start_timeout_s": 300.0,
+    "max_rss_mb": 0,
+    "rss_check_interval_s": 1.0,
+    "max_restarts": 5,
+    "restart_window_s": 60.0,
+    "restart_backoff_s": 0.5,
+    "ray_address": "",
+}
 # Resident-memory thresholds: megabytes (a number >= 0) or a percentage string ("70%") of the
 # container's limit (cgroup v2 memory.max, else memory.high), resolved by lazymed.memory.
 MB_OR_PERCENT: "Kind" = ("mb_or_percent",)
@@ -90,6 +127,7 @@ SCHEMA: "Schema" = {
     "critical": MODULES,
     "from_import": ("choice", ("eager", "deferred")),
     "disabled_modules": MODULES,
+    "isolate": ("named", ISOLATE, ("factory",)),
     "memory": ("table", MEMORY),
     "startup": ("table", STARTUP),
 }
@@ -98,6 +136,7 @@ DEFAULTS: dict[str, object] = {
     "critical": (),
     "from_import": "eager",
     "disabled_modules": (),
+    "isolate": {},
     "memory": MEMORY_DEFAULTS,
 }
 

@@ -82,6 +82,17 @@ class Status:
         return dataclasses.asdict(self)
 
 
+def _leaf_keys(table: "dict[str, object]", prefix: str = "") -> "list[str]":
+    """Dotted keys of ``table``'s settings (sub-tables as ``table.key``)."""
+    keys: list[str] = []
+    for key, value in table.items():
+        if isinstance(value, dict):
+            keys.extend(_leaf_keys(value, f"{prefix}{key}."))
+        else:
+            keys.append(f"{prefix}{key}")
+    return keys
+
+
 def status() -> "Status":
     """A snapshot of what lazymed manages. See :class:`Status`."""
     with REGISTRY.lock:
@@ -106,7 +117,7 @@ def status() -> "Status":
     config = REGISTRY.config
     if config is None:
         return Status(is_installed(), None, None, None, modules, startup=_startup_status())
-    sources = {key: config.describe(key) for key in DEFAULTS}
+    sources = dict.fromkeys(_leaf_keys(DEFAULTS), "default")
     sources.update(config.sources)
     return Status(
         installed=is_installed(),

@@ -57,7 +57,8 @@ LAYERS: dict[str, Layer] = {
     "scan": _layer(),
     "hooks": _layer(optional=("wrapt",)),  # on_load's post-import hooks for unmanaged names
     "memory": _layer(third_party=("psutil", "cachetools"), optional=ANY),  # the memory extra
-    "isolate": _layer(folders=("memory",)),
+    # psutil: stop() and status() read workers from outside; ray: backend = "ray" only
+    "isolate": _layer(folders=("memory",), optional=("psutil", "ray")),
     # server and native-library integrations: gunicorn hooks (gunicorn itself is never
     # imported: the hooks receive its objects), threadpoolctl (the `threads` extra) where used
     "integrations": _layer(optional=("threadpoolctl",)),

@@ -30,10 +30,15 @@ MODES: dict[str, Mode] = {
         {"MEDICAL_APP_LAZY": "1"},
         profiled=True,
     ),
+    "isolated": Mode(
+        "isolated",
+        "lazymed, with the RAG index in a warm lazymed.isolate worker (profile 'isolated')",
+        {"MEDICAL_APP_LAZY": "1", "MEDICAL_APP_ISOLATED": "1"},
+    ),
 }
 
 #: The modes ``lazymed demo`` runs by default, in this order (eager first: the baseline).
-DEFAULT_MODES = ("eager", "lazy")
+DEFAULT_MODES = ("eager", "lazy", "isolated")
 
 
 def mode_env(name: str, profile: str | None) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import os
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
@@ -28,6 +29,9 @@ NO_LOAD_ATTRIBUTES = frozenset(
     }
 )
 _GETATTR_CALLS = frozenset({"getattr", "hasattr", "setattr", "delattr"})
+#: Python 3.14+ evaluates annotations only when something asks for them (PEP 649, PEP 749):
+#: `def f(x: T)` and `v: T = ...` in a module or class body use nothing at import time there.
+LAZY_ANNOTATIONS = sys.version_info >= (3, 14)
 _MAX_TEXT = 80
 
 
@@ -206,7 +210,10 @@ class _FileScanner:
         if inside is not None:
             self.modname = inside  # e.g. google/cloud/storage: namespace parents have no __init__
         self.own_lazy = None if self.modname is None else covering(self.modname, self.lazy)
-        self.future_annotations = any(
+        # Annotations that the definition does not evaluate: every one on 3.14+ (PEP 649/749
+        # evaluate them lazily, on request), else only under `from __future__ import annotations`.
+        # The scan answers for the interpreter it runs on, as the import it predicts would.
+        self.lazy_annotations = LAZY_ANNOTATIONS or any(
             isinstance(stmt, ast.ImportFrom)
             and stmt.module == "__future__"
             and any(a.name == "annotations" for a in stmt.names)
@@ -351,7 +358,7 @@ class _FileScanner:
             if same is not None:
                 env[names[0]] = same  # `st = storage`: the same lazy module
         elif isinstance(stmt, ast.AnnAssign):
-            if ctx.scope in ("module", "class") and not self.future_annotations:
+            if ctx.scope in ("module", "class") and not self.lazy_annotations:
                 self._expr(stmt.annotation, "annotation", env, ctx)
             if stmt.value is not None:
                 self._expr(stmt.value, "statement", env, ctx)
@@ -491,7 +498,7 @@ class _FileScanner:
     def _annotations(
         self, node: ast.FunctionDef | ast.AsyncFunctionDef, env: dict[str, Binding], ctx: _Ctx
     ) -> None:
-        if self.future_annotations:
+        if self.lazy_annotations:
             return
         args = node.args
         every = [*args.posonlyargs, *args.args, *args.kwonlyargs]

@@ -403,7 +403,7 @@ BAD_CONFIGS = [
     ),
     pytest.param(
         "[tool.lazymed]\nunrelated_zzz = 1\n",
-        ["'unrelated_zzz'", "Valid keys: critical, disabled_modules, from_import, lazy"],
+        ["'unrelated_zzz'", "Valid keys: critical, disabled_modules, from_import, isolate, lazy"],
         id="unknown",
     ),
     pytest.param(

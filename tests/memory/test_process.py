@@ -284,26 +284,44 @@ def test_start_with_a_new_interval_restarts_the_thread() -> None:
     assert second is not None and second.is_alive()
 
 
-def test_missing_extra_names_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("blocked", "expected"),
+    [
+        (
+            "psutil",
+            "import: psutil | lazymed.memory needs the 'memory' extra (psutil): "
+            "pip install 'lazymed[memory]' (missing: psutil)",
+        ),
+        (
+            "cachetools",
+            "cache(): cachetools | lazymed.memory.cache() needs the 'memory' extra "
+            "(cachetools): pip install 'lazymed[memory]' (missing: cachetools)",
+        ),
+    ],
+)
+def test_missing_extra_names_it(tmp_path: Path, blocked: str, expected: str) -> None:
     result = run_python(
-        """
+        f"""
         import sys
 
         class Block:
             def find_spec(self, name, path=None, target=None):
-                if name == "cachetools":
-                    raise ModuleNotFoundError("No module named 'cachetools'", name=name)
+                if name == {blocked!r}:
+                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
 
         sys.meta_path.insert(0, Block())
         try:
             import lazymed.memory
         except ModuleNotFoundError as exc:
-            print(exc.name, "|", exc)
+            print("import:", exc.name, "|", exc)
+        else:
+            lazymed.memory.snapshot()  # everything but caches works without cachetools
+            try:
+                lazymed.memory.cache(max_mb=1)
+            except ModuleNotFoundError as exc:
+                print("cache():", exc.name, "|", exc)
         """,
         tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == (
-        "cachetools | lazymed.memory needs the 'memory' extra (psutil, cachetools): "
-        "pip install 'lazymed[memory]' (missing: cachetools)"
-    )
+    assert result.stdout.strip() == expected
