@@ -36,6 +36,8 @@ def install(
     critical: list[str] | tuple[str, ...] | None = None,
     from_import: str | None = None,
     disabled_modules: list[str] | tuple[str, ...] | None = None,
+    backend: str | None = None,
+    deep: list[str] | tuple[str, ...] | None = None,
 ) -> None:
     """Read the configuration and put lazymed's finder first on ``sys.meta_path``.
 
@@ -43,6 +45,9 @@ def install(
     a ``[tool.lazymed]`` table, walking up from the ``__main__`` script's directory, then from the
     working directory. Layers, lowest first: file < profile (``profile`` or
     ``$LAZYMED_PROFILE``) < ``LAZYMED_*`` environment variables < these keywords.
+
+    ``backend`` ``"finder"`` (default), ``"native"`` (PEP 810, Python 3.15+; ``deep`` names
+    registered lazy packages whose own imports are lazy too) or ``"auto"``: docs/pep810.md.
 
     Critical modules are imported here, in order. Idempotent for the same configuration.
     ``LAZYMED_DISABLE=1`` makes this a logged no-op (every import stays eager).
@@ -62,6 +67,8 @@ def install(
             "critical": critical,
             "from_import": from_import,
             "disabled_modules": disabled_modules,
+            "backend": backend,
+            "deep": deep,
         },
     )
     if REGISTRY.installed:
@@ -103,12 +110,64 @@ def _reinstall_message(current: "Config | None", new: Config) -> str:
     )
 
 
+# The single feature test for PEP 810 (CPython 3.15+); lazymed._native is imported only then.
+_PEP810 = hasattr(sys, "set_lazy_imports_filter")
+
+
+def _backend(cfg: Config) -> str:
+    """``"native"`` or ``"finder"`` for ``cfg``. Raises ConfigError naming the key for a backend
+    or ``deep`` this interpreter cannot give."""
+    backend = cfg.backend
+    if backend == "native" and not _PEP810:
+        raise ConfigError(
+            f"backend = 'native' (from {cfg.describe('backend')}) needs Python 3.15 or newer "
+            f"(PEP 810 lazy imports); this is Python {sys.version.split()[0]}. Use 'finder' "
+            "(the default), or 'auto' to take 'native' where it is available."
+        )
+    if backend == "auto":
+        # Native where PEP 810 is there and asked for: deep laziness, or a program that already
+        # runs with -X lazy_imports=all (PEP 810's semantics are then in force anyway).
+        asked = bool(cfg.deep) or getattr(sys, "get_lazy_imports", str)() == "all"
+        backend = "native" if _PEP810 and asked else "finder"
+    for name in cfg.deep:
+        if REGISTRY.role_of(name) != "lazy":
+            raise ConfigError(
+                f"deep = [{name!r}] (from {cfg.describe('deep')}): {name!r} is not registered "
+                "lazy (nor inside a package that is); deep laziness applies to packages "
+                "listed in `lazy`. Add it to `lazy`."
+            )
+    if cfg.deep and backend != "native":
+        if cfg.backend == "finder":
+            raise ConfigError(
+                f"deep (from {cfg.describe('deep')}) needs backend = 'native' (Python 3.15+, "
+                "PEP 810); the finder keeps a lazy package's own imports eager. Set "
+                "backend = 'native' or 'auto', or remove deep."
+            )
+        import warnings  # only when there is something to say
+
+        warnings.warn(
+            f"deep (from {cfg.describe('deep')}) is ignored: backend = 'auto' fell back to the "
+            f"finder on Python {sys.version.split()[0]} (deep laziness needs PEP 810, 3.15+)",
+            LazymedWarning,
+            stacklevel=5,
+        )
+    return backend
+
+
 def _activate(cfg: Config) -> None:
     REGISTRY.configure(cfg)
     REGISTRY.installed = True
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
     try:
+        backend = _backend(cfg)
+        if _PEP810:
+            from . import _native
+
+            if backend == "native":
+                _native.install_native(cfg.deep, cfg.from_import == "deferred")
+            else:
+                _native.install_recorder()
         _check_and_import(cfg)
     except BaseException:
         uninstall()  # nothing half-done: e.g. a warning turned into an error by -W error
@@ -165,6 +224,9 @@ def uninstall() -> None:
     """
     while _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
+    native = sys.modules.get(f"{__package__}._native")
+    if native is not None:
+        native.uninstall()
     REGISTRY.installed = False
 
 

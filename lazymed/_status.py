@@ -2,6 +2,7 @@
 (``dataclasses`` costs ~12 ms, too much for the install path)."""
 
 import dataclasses
+import sys
 
 from ._registry import REGISTRY
 
@@ -33,14 +34,20 @@ class ModuleStatus:
 @dataclasses.dataclass(frozen=True)
 class Status:
     """Everything ``status()`` reports: whether lazymed is installed, the config file and active
-    profile it read (``None``: none), and one :class:`ModuleStatus` per registered module, in
-    registration order."""
+    profile it read (``None``: none), one :class:`ModuleStatus` per registered module, in
+    registration order, the backend, and what PEP 810 holds lazy beside them (Python 3.15+)."""
 
     installed: bool
     config_path: str | None
     profile: str | None
     from_import: str | None
     modules: "tuple[ModuleStatus, ...]"
+    #: ``"finder"`` or ``"native"`` (PEP 810, Python 3.15+); ``None`` when not installed.
+    backend: str | None = None
+    #: ``(name, role)`` for each name PEP 810 holds lazy (``sys.lazy_modules``, Python 3.15+):
+    #: role ``"lazy"``/``"disabled"``/``"critical"`` for names lazymed manages, ``"program"``
+    #: for the program's (and the standard library's) own lazy imports. Empty before 3.15.
+    pep810_lazy: "tuple[tuple[str, str], ...]" = ()
 
     def module(self, name: str) -> "ModuleStatus":
         """The record of ``name``. Raises KeyError naming it if it is not registered."""
@@ -75,10 +82,17 @@ def status() -> "Status":
             for r in records
         )
     config = REGISTRY.config
+    installed = is_installed()
+    native = sys.modules.get(f"{__package__}._native")
+    backend = None
+    if installed:
+        backend = "native" if native is not None and native.active() == "native" else "finder"
     return Status(
-        installed=is_installed(),
+        installed=installed,
         config_path=None if config is None else config.path,
         profile=None if config is None else config.profile,
         from_import=None if config is None else config.from_import,
         modules=modules,
+        backend=backend,
+        pep810_lazy=tuple(native.lazy_modules()) if native is not None else (),
     )
