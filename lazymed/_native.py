@@ -126,13 +126,39 @@ STATE = _State()
 
 
 def _note(name: str, frame: "FrameType") -> None:
-    """Record the statement PEP 810 defers ``name`` at, for status()."""
-    record = REGISTRY.records.get(name)
-    if record is None:
-        record = REGISTRY.record(name, "lazy")
-    if record.state in (NOT_IMPORTED, FAILED) and name not in sys.modules:
-        record.state = LAZY
-        record.imported_at = call_site(frame)
+    """Record the statement PEP 810 defers ``name`` at, for status(): on its record and on the
+    records of the registered packages above it (``import pkg.sub`` imports ``pkg`` too)."""
+    site = None
+    prefix = name
+    while prefix:
+        record = REGISTRY.records.get(prefix)
+        if record is None and prefix == name:
+            record = REGISTRY.record(name, "lazy")
+        if (
+            record is not None
+            and record.role == "lazy"
+            and record.state in (NOT_IMPORTED, FAILED)
+            and prefix not in sys.modules
+        ):
+            record.state = LAZY
+            record.imported_at = site = site or call_site(frame)
+        prefix = prefix.rpartition(".")[0]
+
+
+# Top-level package name -> whether a finder knows it (asked once per name per process).
+_INSTALLED: dict[str, bool] = {}
+
+
+def _installed(name: str) -> bool:
+    """Whether the top-level package of ``name`` can be found (one ``find_spec`` per package,
+    cached): the one check PEP 810's deferral skips that eager import makes at the statement."""
+    top = name.partition(".")[0]
+    if top in sys.modules:
+        return True
+    known = _INSTALLED.get(top)
+    if known is None:
+        known = _INSTALLED[top] = _real_spec(top, None) is not None
+    return known
 
 
 def _in_deep(importer: str) -> bool:
@@ -153,9 +179,13 @@ def native_filter(importer: str, name: str, fromlist: "tuple[str, ...] | None") 
     if role == "disabled" or role == "ancestor":
         return False
     if STATE.deep and _in_deep(importer):
-        return True
+        # A missing top-level package raises at the statement, as eager: optional-dependency
+        # probes (`try: import bridge` whose first line imports the missing package) must fail.
+        return _installed(name)
     frame = sys._getframe(1)
     if role == "lazy" and not _depth() and (fromlist is None or STATE.from_deferred):
+        if not _installed(name):
+            return False  # ModuleNotFoundError at the statement, as under the finder
         _note(name, frame)
         return True
     if _depth():
@@ -272,7 +302,8 @@ class NativeFinder:
         return spec
 
     def invalidate_caches(self) -> None:
-        """Nothing cached here; present for ``importlib.invalidate_caches()``."""
+        """Forget which top-level packages were found (``importlib.invalidate_caches()``)."""
+        _INSTALLED.clear()
 
     def __repr__(self) -> str:
         return "<lazymed.NativeFinder>"

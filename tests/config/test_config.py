@@ -403,7 +403,10 @@ BAD_CONFIGS = [
     ),
     pytest.param(
         "[tool.lazymed]\nunrelated_zzz = 1\n",
-        ["'unrelated_zzz'", "Valid keys: backend, critical, deep, disabled_modules, from_import, lazy"],
+        [
+            "'unrelated_zzz'",
+            "Valid keys: backend, critical, deep, disabled_modules, from_import, lazy",
+        ],
         id="unknown",
     ),
     pytest.param(

@@ -249,20 +249,30 @@ def test_native_semantic_differences_from_the_finder(tmp_path: Path) -> None:
         **PKG,
         "broken.py": "import not_installed_anywhere_lm\n",
         "uses_missing.py": "import missing_lm_pkg\n",
+        "uses_missing_sub.py": "import heavy.nosuch_lm\n",
     }
     main = """
         import lazymed
         lazymed.install(lazy=["heavy", "missing_lm_pkg", "broken"], backend=BACKEND)
-        # 1. a missing package (a module-level statement in uses_missing): the finder raises at
-        # the statement, native at first use
+        # 0. the pending module in sys.modules
+        import heavy
+        report("pending_in_modules", "heavy" in sys.modules)
+        # 1. a missing package (a module-level statement in uses_missing): both raise at the
+        # statement (native checks the top-level package exists); a missing submodule of an
+        # installed package: the finder raises at the statement, native at first use
         try:
             import uses_missing
             report("missing_at_statement", False)
         except ModuleNotFoundError:
             report("missing_at_statement", True)
-        if "uses_missing" in sys.modules:
+        try:
+            import uses_missing_sub
+            report("missing_sub_at_statement", False)
+        except ModuleNotFoundError:
+            report("missing_sub_at_statement", True)
+        if "uses_missing_sub" in sys.modules:
             try:
-                uses_missing.missing_lm_pkg.X
+                uses_missing_sub.heavy.nosuch_lm
             except ImportError as exc:
                 report("at_first_use", [type(exc).__name__, type(exc.__cause__).__name__])
         # 2. a try-import of an installed package whose own import fails
@@ -271,22 +281,21 @@ def test_native_semantic_differences_from_the_finder(tmp_path: Path) -> None:
             report("try_branch", "body")
         except ImportError:
             report("try_branch", "except")
-        # 3. the pending module in sys.modules
-        import heavy
-        report("pending_in_modules", "heavy" in sys.modules)
         report("runs", runs())
     """
     finder, _ = run(tmp_path / "f", "BACKEND = 'finder'\n" + textwrap.dedent(main), files)
     native, _ = run(tmp_path / "n", "BACKEND = 'native'\n" + textwrap.dedent(main), files)
-    assert finder["missing_at_statement"] is True
-    assert native["missing_at_statement"] is False
+    assert finder["missing_at_statement"] is native["missing_at_statement"] is True
+    assert finder["missing_sub_at_statement"] is True
+    assert native["missing_sub_at_statement"] is False
     assert "ModuleNotFoundError" in native["at_first_use"]
     # PEP 810 never defers an import inside try; eager CPython takes the except branch.
     assert native["try_branch"] == "except"
     assert finder["pending_in_modules"] is True
     assert native["pending_in_modules"] is False
-    assert finder["runs"][0] == native["runs"][0] == "uses_missing"
-    assert native["runs"] == ["uses_missing", "broken"]
+    # uses_missing failed at its statement; heavy ran for the first use of heavy.nosuch_lm.
+    assert native["runs"][:3] == ["uses_missing", "uses_missing_sub", "heavy"]
+    assert "broken" in native["runs"]
 
 
 @pytest.mark.parametrize("how", ["native", "pep810_keyword"])
