@@ -1,5 +1,4 @@
-"""Stand-ins bound by ``from X import name`` when X is lazy (``from_import = "deferred"``) or
-switched off (``disabled_modules``).
+"""The stand-in bound by ``from X import name`` when X is lazy and ``from_import = "deferred"``.
 
 A :class:`Deferred` loads X on first use, then rebinds the importer's global to the real object
 (PEP 810 "reification"; the ``lazy-importer`` backport does the same), so after the first use the
@@ -9,21 +8,20 @@ object. What no stand-in can do before its first use: be the real object for ``i
 ``except Name:``, or pass C-level type checks (``issubclass(Name, Base)`` with the stand-in as
 first argument). Imported only when such a statement is met (it imports :mod:`operator`).
 
-A :class:`Disabled` stand-in raises :class:`lazymed.DisabledModuleError` on every use.
+The :class:`Disabled` stand-in of ``disabled_modules`` (:mod:`lazymed._disabled`) shares
+:class:`_StandIn`.
 """
 
 import operator
 import sys
 
-from ._registry import call_site
+from ._cpython import instruction_offset
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import CodeType, FrameType
     from typing import Any
-
-    from ._module import Pending
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -323,7 +321,7 @@ def needs_real_object(importer: "FrameType", attr: str) -> bool:
     where only the real object works (see :func:`_analyse`): then the import stays eager."""
     code = importer.f_code
     needs, binds = _analysed.get(code) or _analyse(code)
-    return binds.get(importer.f_lasti, attr) in needs or attr in needs
+    return binds.get(instruction_offset(importer), attr) in needs or attr in needs
 
 
 class Deferred(_StandIn):
@@ -377,27 +375,4 @@ class Deferred(_StandIn):
         return value
 
 
-class Disabled(_StandIn):
-    """``from X import attr`` of a disabled X: every use raises DisabledModuleError."""
-
-    __slots__ = ("_lm_state",)
-
-    def __init__(self, module: "ModuleType", attr: str, state: "Pending") -> None:
-        _set(self, "_lm_module", module)
-        _set(self, "_lm_attr", attr)
-        _set(self, "_lm_state", state)
-        _set(self, "_lm_site", call_site(sys._getframe(2)))
-
-    def __repr__(self) -> str:
-        # Safe for debuggers and loggers that print globals: a repr is not a use.
-        module: ModuleType = _get(self, "_lm_module")
-        return f"<disabled by lazymed: {module.__name__}.{_get(self, '_lm_attr')}>"
-
-    def _lm_resolve(self) -> "Any":
-        from ._module import disabled_error
-
-        raise disabled_error(_get(self, "_lm_state"), _get(self, "_lm_attr"), sys._getframe(2))
-
-
-for _cls in (Deferred, Disabled):
-    _forward_doc_and_module(_cls)
+_forward_doc_and_module(Deferred)

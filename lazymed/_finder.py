@@ -1,60 +1,37 @@
-"""The ``sys.meta_path`` finder and the loaders it hands out.
+"""The ``sys.meta_path`` finder: a router on the registry's role of each name.
 
 For a registered name the finder asks the finders after it for the real spec (so a missing
 package still raises ModuleNotFoundError at the import statement, and pytest's assertion
-rewriting or editable installs keep working), then swaps in :class:`LazyLoader`, whose
-``exec_module`` registers the module as pending instead of running it. Before returning, it puts
-the real loader back on the spec and module, so ``__loader__``/``__spec__.loader`` are the real
-ones (``importlib.resources``, ``linecache``, ``inspect.getsource`` need them); the wrapper also
-forwards every other loader method to the real loader.
+rewriting or editable installs keep working), then hands out a spec whose loader defers
+execution (:mod:`lazymed._loaders`), a disabled spec (:mod:`lazymed._disabled`), or, for the
+missing parent package of a disabled name, an empty namespace package. Everything else (every
+name lazymed does not manage, and queries such as ``importlib.util.find_spec``) gets ``None``:
+the other finders decide.
 
 A finder needs no base class: an object with ``find_spec`` is enough (``importlib.abc`` would
-cost ~14 ms to import). Core layer: standard library only.
+cost ~14 ms to import). Core layer: standard library only, on the install path: the modules
+behind the routes are imported by the first import of a registered name.
 """
 
 import sys
 
+from ._cpython import ModuleSpec as _ModuleSpec
+from ._cpython import find_and_load_unlocked_code, find_real_spec, find_spec_code, getframe
 from ._registry import REGISTRY
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from importlib.machinery import ModuleSpec
-    from types import ModuleType
+    from types import FrameType, ModuleType
 
-_bootstrap = sys.modules["_frozen_importlib"]
 _ABSENT = object()
-# lazymed._module (lazy module objects, loads) is imported by the first registered import,
-# not by install(): the install path stays a few modules small.
-# find_spec is an import (not a query) when importlib's _find_spec calls it for
-# _find_and_load_unlocked.
-_find_spec_code = _bootstrap._find_spec.__code__
-_import_code = _bootstrap._find_and_load_unlocked.__code__
-
-
-def find_real_spec(name: str, path: "Sequence[str] | None") -> "ModuleSpec | None":
-    """The spec the finders on ``sys.meta_path`` other than lazymed's give for ``name``."""
-    for finder in list(sys.meta_path):
-        if isinstance(finder, LazyFinder):
-            continue
-        find_spec = getattr(finder, "find_spec", None)
-        if find_spec is None:
-            continue
-        spec: ModuleSpec | None = find_spec(name, path, None)
-        if spec is not None:
-            return spec
-    return None
-
-
-def _new_spec(name: str, loader: object, like: "ModuleSpec | None" = None) -> "ModuleSpec":
-    """A package spec for ``name`` (origin taken from ``like``)."""
-    origin = None if like is None else like.origin
-    spec: ModuleSpec = _bootstrap.ModuleSpec(name, loader, origin=origin, is_package=True)
-    return spec
 
 
 class LazyFinder:
     """The meta path finder ``install()`` puts first on ``sys.meta_path``."""
+
+    _lazymed_finder = True  # find_real_spec skips it (without importing this module)
 
     def find_spec(
         self,
@@ -67,70 +44,31 @@ class LazyFinder:
         role = REGISTRY.role_of(name)
         if role is None:
             return None  # the fast path, taken by every import lazymed does not manage
-        from ._module import disabled_error, load, loading_stack, pending
-
+        caller = getframe(1)
         if target is not None:
-            # importlib.reload(): run a never-loaded lazy module first, then let the real
-            # finders re-execute it, exactly as reloading an eager import would (cpython#139686).
-            state = pending(target)
-            if state is not None:
-                if state.disabled:
-                    raise disabled_error(state, "reload", sys._getframe(2))
-                load(state, None, sys._getframe(1))
+            _reload(target, caller)
             return None
-        caller = sys._getframe(1)
-        if caller.f_code is not _find_spec_code or (
-            caller.f_back is not None and caller.f_back.f_code is not _import_code
+        if caller.f_code is not find_spec_code or (
+            caller.f_back is not None and caller.f_back.f_code is not find_and_load_unlocked_code
         ):
-            # A query (importlib.util.find_spec, pkgutil, runpy), not an import: the real answer.
-            return None
+            return None  # a query (importlib.util.find_spec, pkgutil, runpy): the real answer
         existing = sys.modules.get(name, _ABSENT)
-        if existing is None:
-            # A parent's code blocked the name, as `import` itself reports it.
-            raise ModuleNotFoundError(f"import of {name} halted; None in sys.modules", name=name)
         if existing is not _ABSENT:
-            # A pending parent that lazymed ran just now (see _module._before_submodule_import)
-            # imported or aliased this name itself: hand importlib that module, as its own
-            # "the parent import may have imported it" rule would.
-            from ._loaders import ExistingLoader
-
-            spec_for_existing: ModuleSpec = _bootstrap.ModuleSpec(name, ExistingLoader(existing))
-            return spec_for_existing
+            return _spec_for_existing(name, existing)
         spec = self.real_spec(name, path, target)
         if role == "ancestor":
-            if spec is not None:
-                return None  # the real package exists: import it normally
-            # Missing parent package of a switched-off module: an empty namespace package, so
-            # the disabled import still succeeds on machines without the SDK installed.
-            spec = _new_spec(name, None)
-            spec.submodule_search_locations = []
-            return spec
+            return _spec_for_ancestor(name, spec)
         if role == "disabled":
-            real_loader = None if spec is None else spec.loader
-            from ._loaders import DisabledLoader
+            from ._disabled import spec_for  # first import of a disabled name
 
-            disabled = _new_spec(name, DisabledLoader(real_loader), spec)
-            if spec is not None and spec.submodule_search_locations is not None:
-                disabled.submodule_search_locations = list(spec.submodule_search_locations)
-            else:
-                disabled.submodule_search_locations = []
-            disabled.has_location = spec is not None and spec.has_location
-            return disabled
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return spec  # not found (ModuleNotFoundError at the statement), or namespace package
-        from ._loaders import LazyLoader
-
-        defer = not loading_stack()
-        # Inside a load (a package's own internal imports): run now, after pending parents;
-        # recorded in status() only when registered by name.
-        loader = LazyLoader(spec.loader, defer, record=defer or name in REGISTRY.lazy)
-        spec.loader = loader  # type: ignore[assignment]  # duck-typed Loader
-        return spec
+            return spec_for(name, spec)
+        return _spec_for_lazy(name, spec)
 
     def real_spec(
         self, name: str, path: "Sequence[str] | None", target: "ModuleType | None"
     ) -> "ModuleSpec | None":
-        """The spec the other finders on ``sys.meta_path`` give for ``name``."""
+        """The spec the other finders on ``sys.meta_path`` give for ``name`` (an indirection
+        tests can spy on)."""
         return find_real_spec(name, path)
 
     def invalidate_caches(self) -> None:
@@ -138,3 +76,54 @@ class LazyFinder:
 
     def __repr__(self) -> str:
         return "<lazymed.LazyFinder>"
+
+
+def _reload(target: "ModuleType", caller: "FrameType") -> None:
+    """importlib.reload(): run a never-loaded lazy module first, then let the real finders
+    re-execute it, exactly as reloading an eager import would (cpython#139686)."""
+    from ._load import load, pending  # the modules behind a route load on its first use
+
+    state = pending(target)
+    if state is not None:
+        if state.disabled:
+            from ._disabled import disabled_error  # reload of a disabled module only
+
+            raise disabled_error(state, "reload", caller.f_back)
+        load(state, None, caller)
+
+
+def _spec_for_existing(name: str, existing: object) -> "ModuleSpec":
+    if existing is None:
+        # A parent's code blocked the name, as `import` itself reports it.
+        raise ModuleNotFoundError(f"import of {name} halted; None in sys.modules", name=name)
+    # A pending parent that lazymed ran just now (see _module._before_submodule_import) imported
+    # or aliased this name itself: hand importlib that module, as its own "the parent import
+    # may have imported it" rule would.
+    from ._loaders import ExistingLoader  # off the install path (see the module docstring)
+
+    return _ModuleSpec(name, ExistingLoader(existing))  # type: ignore[arg-type]  # duck-typed
+
+
+def _spec_for_ancestor(name: str, spec: "ModuleSpec | None") -> "ModuleSpec | None":
+    if spec is not None:
+        return None  # the real package exists: import it normally
+    # Missing parent package of a switched-off module: an empty namespace package, so the
+    # disabled import still succeeds on machines without the SDK installed.
+    empty = _ModuleSpec(name, None, is_package=True)
+    empty.submodule_search_locations = []
+    return empty
+
+
+def _spec_for_lazy(name: str, spec: "ModuleSpec | None") -> "ModuleSpec | None":
+    if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+        return spec  # not found (ModuleNotFoundError at the statement), or namespace package
+    # Off the install path: the first lazy import loads them (with _module, the class).
+    from ._load import loading_stack
+    from ._loaders import LazyLoader
+
+    defer = not loading_stack()
+    # Inside a load (a package's own internal imports): run now, after pending parents;
+    # recorded in status() only when registered by name.
+    loader = LazyLoader(spec.loader, defer, record=defer or name in REGISTRY.lazy)
+    spec.loader = loader  # type: ignore[assignment]  # duck-typed Loader
+    return spec

@@ -8,12 +8,12 @@ milliseconds of a bare interpreter start, so nothing here imports typing, loggin
 import os
 import sys
 
-from ._config import Config, env_flag, load_config
+from . import _cpython
+from ._config import Config, check_module_name, env_flag, load_config
 from ._errors import ConfigError, LazymedWarning
 from ._finder import LazyFinder
-from ._registry import LOADED, REGISTRY, call_site, now, rss_bytes
+from ._registry import LOADED, REGISTRY
 
-_bootstrap = sys.modules["_frozen_importlib"]
 _FINDER = LazyFinder()
 
 
@@ -50,7 +50,10 @@ def install(
     registered lazy packages whose own imports are lazy too) or ``"auto"``: docs/pep810.md.
 
     Critical modules are imported here, in order. Idempotent for the same configuration.
-    ``LAZYMED_DISABLE=1`` makes this a logged no-op (every import stays eager).
+    ``LAZYMED_DISABLE=1`` makes this a logged no-op (every import stays eager). So does an
+    interpreter lazymed was not verified on, or one lacking an importlib internal it needs
+    (``lazymed._cpython.PROBLEM``): then it warns once (LazymedWarning naming the version and the
+    missing piece) and installs nothing, rather than a half-working finder.
 
     Raises ConfigError (naming the file and key, profile, variable or keyword) for a bad
     configuration or for a second ``install()`` with a different one; re-raises the import error
@@ -58,6 +61,9 @@ def install(
     Warns (LazymedWarning) for each registered lazy module that was already imported.
     """
     if _disabled_by_env():
+        return
+    if _cpython.PROBLEM is not None:
+        _fail_closed(_cpython.PROBLEM)
         return
     cfg = load_config(
         config,
@@ -87,6 +93,23 @@ def install(
             stacklevel=2,
         )
     _activate(cfg)
+
+
+_warned: list[str] = []  # the fail-closed warning, once per process
+
+
+def _fail_closed(problem: str) -> None:
+    if problem in _warned:
+        return
+    _warned.append(problem)
+    import warnings  # only when there is something to say
+
+    warnings.warn(
+        f"lazymed.install() does nothing: {problem}. Every import stays eager (as with "
+        "LAZYMED_DISABLE=1). Upgrade lazymed, or report the interpreter version.",
+        LazymedWarning,
+        stacklevel=3,
+    )
 
 
 def _reinstall_message(current: "Config | None", new: Config) -> str:
@@ -175,12 +198,11 @@ def _activate(cfg: Config) -> None:
 
 
 def _check_and_import(cfg: Config) -> None:
-    # lazymed._module is loaded by the first lazy import; before that no module is lazy.
-    core = sys.modules.get(f"{__package__}._module")
-    ours = () if core is None else (core.LazyModule, core.DisabledModule)
+    # lazymed._load is loaded by the first lazy import; before that no module is lazy.
+    loads = sys.modules.get(f"{__package__}._load")
     for name in (*cfg.lazy, *cfg.disabled_modules):
         module = sys.modules.get(name)
-        if module is not None and type(module) not in ours:
+        if module is not None and (loads is None or loads.pending(module) is None):
             record = REGISTRY.record(name, REGISTRY.role_of(name) or "lazy")
             record.state = LOADED
             record.imported_at = record.imported_at or "before lazymed.install()"
@@ -201,10 +223,12 @@ def _import_critical(name: str, cfg: Config) -> None:
     record = REGISTRY.record(name, "critical")
     if record.state == LOADED and name in sys.modules:
         return
-    record.imported_at = call_site(sys._getframe(2))
+    from ._probe import call_site, now, rss_bytes  # only with critical modules configured
+
+    record.imported_at = call_site(_cpython.getframe(2))
     rss0, t0 = rss_bytes(), now()
     try:
-        _bootstrap._gcd_import(name)  # importlib.import_module without importing importlib
+        _cpython.gcd_import(name)  # importlib.import_module without importing importlib
     except BaseException as exc:
         record.state = "failed"
         record.error = f"{type(exc).__name__}: {exc}"
@@ -220,7 +244,9 @@ def uninstall() -> None:
     """Remove lazymed's finder from ``sys.meta_path``.
 
     Modules already imported keep working, including lazy modules that have not loaded yet
-    (they still load on first use). Later imports are ordinary. A no-op when not installed.
+    (they still load on first use). Later imports are ordinary. The patch of importlib's
+    ``_lock_unlock_module`` is undone here when no lazy module is pending, else by the load of
+    the last one. A no-op when not installed.
     """
     while _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
@@ -228,6 +254,11 @@ def uninstall() -> None:
     if native is not None:
         native.uninstall()
     REGISTRY.installed = False
+    # importlib's _lock_unlock_module route goes too, once no lazy module is pending (else the
+    # last one to load removes it). lazymed._load exists only after a first lazy import.
+    loads = sys.modules.get(f"{__package__}._load")
+    if loads is not None:
+        loads.release_route()
 
 
 def is_installed() -> bool:
@@ -239,7 +270,5 @@ def enabled(name: str) -> bool:
     """Whether ``name`` may be used: False if it (or a parent package) is switched off by
     ``disabled_modules`` in the installed configuration. Imports nothing; True when lazymed is
     not installed. Raises ConfigError if ``name`` is not a dotted module name."""
-    from ._config import check_module_name
-
     check_module_name(name, "lazymed.enabled()")
     return REGISTRY.role_of(name) != "disabled"

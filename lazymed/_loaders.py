@@ -1,27 +1,22 @@
-"""The loaders lazymed's finder hands out: they create lazy or disabled module objects instead
-of running the module. Imported by the first import of a registered name, not by ``install()``.
-Core layer: standard library only.
+"""The loaders lazymed's finder hands out for lazy names: :class:`LazyLoader` creates a lazy
+module instead of running it; :class:`ExistingLoader` hands importlib a module already there.
+(The disabled loader is :mod:`lazymed._disabled`.) Imported by the first import of a registered
+name, not by ``install()``. Core layer: standard library only.
 """
 
 import sys
 
-from ._registry import REGISTRY, call_site, now, rss_bytes
+from ._cpython import builds_module, getframe, unlocked
+from ._load import Pending, load, load_parents, loading_stack, pending, register
+from ._module import LazyModule
+from ._probe import call_site, now, rss_bytes
+from ._registry import REGISTRY
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from importlib.abc import Loader
     from importlib.machinery import ModuleSpec
     from types import ModuleType
-
-
-_LoaderBasics = sys.modules["_frozen_importlib_external"]._LoaderBasics
-
-
-def _builds_module(loader: "Loader") -> bool:
-    """Whether ``loader.create_module`` does the work itself (C extensions, builtins), instead
-    of the default "return None, let importlib create an empty module"."""
-    create = getattr(type(loader), "create_module", None)
-    return create is not None and create is not _LoaderBasics.create_module
 
 
 _SPEC_ATTRS = (
@@ -87,20 +82,21 @@ class LazyLoader:
         return getattr(self.real, attr)
 
     def create_module(self, spec: "ModuleSpec") -> "ModuleType | None":
-        from ._module import DETACHED, LazyModule, load_parents, pending, unlocked
-
-        if not self.defer or _builds_module(self.real):
+        if not self.defer or builds_module(self.real):
             # This module runs now. Its parent packages, if still pending, must run first
             # (without holding importlib's lock on this module: see _module.unlocked).
             with unlocked(spec.name):
-                load_parents(spec.name, sys._getframe(1))
+                load_parents(spec.name, getframe(1))
             self.defer = False
         existing = sys.modules.get(spec.name)
         if existing is None:
             # A lazy module whose load failed earlier is still bound where it was imported:
             # the new import gets that same object back, as the retry of one module.
-            detached = DETACHED.pop(spec.name, None)
-            if detached is not None and pending(detached.module) is detached:
+            record = REGISTRY.records.get(spec.name)
+            detached = None if record is None else record.detached
+            if isinstance(detached, Pending) and pending(detached.module) is detached:
+                assert record is not None
+                record.detached = None
                 existing = detached.module
         if existing is not None:
             # A parent's code imported (or aliased) it, or a failed lazy module is re-imported.
@@ -112,25 +108,28 @@ class LazyLoader:
         return LazyModule(spec.name)
 
     def exec_module(self, module: "ModuleType") -> None:
-        from ._module import LazyModule, load, loading_stack, pending, register
-
         if self.existing is not None and module is self.existing.module:
             self.existing.exec_module(module)
             state = pending(module)
             if state is not None and not self.defer:
-                load(state, None, sys._getframe(1))  # a re-imported failed module, run now
+                load(state, None, getframe(1))  # a re-imported failed module, run now
             return
         spec = module.__spec__
         if spec is not None:
             spec.loader = self.real
         module.__loader__ = self.real
-        if self.defer and type(module) is LazyModule:
-            register(module, self.real, REGISTRY.record(module.__name__, "lazy"), disabled=False)
+        if (
+            self.defer
+            and type(module) is LazyModule
+            and register(module, self.real, REGISTRY.record(module.__name__, "lazy"), False)
+        ):
             return
+        if type(module) is LazyModule:  # its spec could not carry the pending state
+            object.__setattr__(module, "__class__", type(sys))
         # Runs now: a C extension, or imported by another lazy module's code while it loads.
         record = REGISTRY.record(module.__name__, "lazy") if self.record else None
         if record is not None and record.imported_at is None:
-            record.imported_at = call_site(sys._getframe(1))
+            record.imported_at = call_site(getframe(1))
         stack = loading_stack()
         stack.append(module.__name__)  # a load inside a load: error chains name both
         # Measured only for a status() record: two /proc reads per module add up in a
@@ -145,24 +144,3 @@ class LazyLoader:
         record.loaded(now() - t0, rss0, rss_bytes())
         if stack and record.first_used_at is None:
             record.first_used_at = f"the load of lazy module {stack[-1]!r}"
-
-
-class DisabledLoader:
-    """Loader of a module switched off by ``disabled_modules``: creates a
-    :class:`DisabledModule` and runs nothing."""
-
-    def __init__(self, real: "Loader | None") -> None:
-        self.real = real
-
-    def create_module(self, spec: "ModuleSpec") -> "ModuleType":
-        from ._module import DisabledModule
-
-        return DisabledModule(spec.name)
-
-    def exec_module(self, module: "ModuleType") -> None:
-        from ._module import register
-
-        register(module, None, REGISTRY.record(module.__name__, "disabled"), disabled=True)
-
-    def is_package(self, fullname: str) -> bool:
-        return True

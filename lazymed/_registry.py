@@ -1,18 +1,17 @@
 """The registry: which names lazymed manages, in which role, and what happened to each.
 
 One :class:`Record` per registered module (configured names, and covered submodules when they
-are imported): role, state, where it was imported, what first used it, what its load cost.
+are imported): role, state, where it was imported, what first used it, what its load cost (the
+measurements themselves are taken with :mod:`lazymed._probe`).
 Core layer: standard library only; no lock of ours is ever held while module code runs.
 """
 
 import _thread
-import os
-import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from types import FrameType, ModuleType
+    from types import ModuleType
 
     from ._config import Config
 
@@ -24,42 +23,12 @@ LOADED = "loaded"
 FAILED = "failed"
 DISABLED = "disabled"
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-try:
-    _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-except (AttributeError, ValueError, OSError):  # not POSIX
-    _PAGE_SIZE = 4096
-
-
-def rss_bytes() -> int | None:
-    """Resident set size of this process in bytes, from ``/proc/self/statm`` (Linux).
-
-    ``None`` where there is no procfs. Cheap (one small read): the core must not import psutil.
-    """
-    try:
-        with open("/proc/self/statm", "rb") as fh:
-            return int(fh.read().split()[1]) * _PAGE_SIZE
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-now = time.perf_counter
-
-
-def call_site(frame: "FrameType | None") -> str | None:
-    """``"file:line"`` of the first frame at or above ``frame`` outside importlib and lazymed."""
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith("<frozen importlib") and not filename.startswith(_PACKAGE_DIR):
-            return f"{filename}:{frame.f_lineno}"
-        frame = frame.f_back
-    return None
-
 
 class Record:
     """What lazymed knows about one registered module (mutable; snapshot via status())."""
 
     __slots__ = (
+        "detached",
         "error",
         "first_used_at",
         "first_used_attr",
@@ -72,6 +41,9 @@ class Record:
     )
 
     def __init__(self, name: str, role: str) -> None:
+        # The pending state of a lazy module whose load failed: removed from sys.modules but
+        # still bound where it was imported; the next import of the name gets it back.
+        self.detached: object = None
         self.name = name
         self.role = role
         self.state = NOT_IMPORTED

@@ -4,6 +4,7 @@
 import dataclasses
 import sys
 
+from ._install import is_installed
 from ._registry import REGISTRY
 
 
@@ -63,8 +64,6 @@ class Status:
 
 def status() -> "Status":
     """A snapshot of what lazymed manages. See :class:`Status`."""
-    from ._install import is_installed
-
     with REGISTRY.lock:
         records = list(REGISTRY.records.values())
         modules = tuple(

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import lazymed
-from lazymed import _module, _registry
+from lazymed import _cpython, _registry
 from lazymed._finder import LazyFinder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +39,6 @@ def import_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
     path = list(sys.path)
     path_hooks = list(sys.path_hooks)
     importer_cache = dict(sys.path_importer_cache)
-    pending = set(_module.PENDING)
     try:
         yield
     finally:
@@ -52,10 +51,12 @@ def import_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
         sys.path_hooks[:] = path_hooks
         sys.path_importer_cache.clear()
         sys.path_importer_cache.update(importer_cache)
-        for key in set(_module.PENDING) - pending:
-            del _module.PENDING[key]
+        lazymed.uninstall()  # no pending module left in sys.modules: the importlib patch goes
+        patched = _cpython.patched()
+        _cpython.unpatch()
         _registry.REGISTRY.reset()
     assert not leaked, f"lazymed.uninstall() left finders on sys.meta_path: {leaked}"
+    assert not patched, "lazymed left importlib._bootstrap._lock_unlock_module patched"
 
 
 class Packages:

@@ -223,3 +223,33 @@ def test_second_install_with_another_configuration_names_the_difference() -> Non
     message = str(info.value)
     assert "differs in: from_import, lazy" in message
     assert "uninstall()" in message
+
+
+def test_uninstall_removes_the_lock_unlock_route_once_nothing_is_pending(pkgs: Packages) -> None:
+    from lazymed import _cpython
+
+    pkgs.module("route_a", "X = 1\n")
+    pkgs.module("route_b", "Y = 2\n")
+    lazymed.install(lazy=["route_a", "route_b"])
+    import route_a
+    import route_b
+
+    assert _cpython.patched()
+    assert route_a.X == 1
+    lazymed.uninstall()
+    assert _cpython.patched(), "route_b is still pending: its load may need the route"
+    assert route_b.Y == 2  # the last pending module loads: the route goes
+    assert not _cpython.patched()
+
+
+def test_uninstall_with_nothing_pending_unpatches_at_once(pkgs: Packages) -> None:
+    from lazymed import _cpython
+
+    pkgs.module("route_c", "X = 1\n")
+    lazymed.install(lazy=["route_c"])
+    import route_c
+
+    assert route_c.X == 1
+    assert _cpython.patched()  # installed: the route stays for later lazy imports
+    lazymed.uninstall()
+    assert not _cpython.patched()

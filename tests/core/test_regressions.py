@@ -630,18 +630,6 @@ def test_none_blocker_and_odd_entries_a_package_puts_in_sys_modules(pkgs: Packag
     assert sys.modules["rp5.number"] == 42
 
 
-def test_known_opcode_numbers_match_this_interpreter() -> None:
-    import opcode
-
-    from lazymed._module import OPCODES
-
-    known = OPCODES.get(sys.version_info[:2])
-    if known is None:
-        pytest.skip("no table entry for this Python: lazymed asks the opcode module")
-    names = ("IMPORT_NAME", "IMPORT_FROM", "LOAD_ATTR", "LOAD_METHOD")
-    assert known == tuple(opcode.opmap.get(n, -2) for n in names)
-
-
 def test_deferred_names_used_where_only_the_real_object_works_stay_eager(
     pkgs: Packages,
 ) -> None:

@@ -1,0 +1,265 @@
+"""The one door to CPython's private import machinery and bytecode.
+
+Everything lazymed relies on that is not a public Python API is resolved here, once, at import:
+``importlib._bootstrap`` functions and their code objects (how the finder tells an import from a
+query, and a ``from X import name`` from a probe), importlib's module locks and their fields, the
+``_lock_unlock_module`` hook (patched and unpatched side by side), ``_LoaderBasics``, opcode
+numbers, the ``co_exceptiontable`` format and the frame fields read to know which statement is
+running. Every other core file asks this one.
+
+:data:`VERIFIED` lists the interpreter versions the whole test suite passed on. On any other
+version, or when one of the names below is missing, :data:`PROBLEM` says what, and ``install()``
+warns once and leaves every import eager (fail closed, as ``LAZYMED_DISABLE`` does): never a
+half-working finder. Cheap to import (no ``dis``, no ``opcode``): it is on the install path.
+
+Core layer: standard library only.
+"""
+
+import sys
+from _thread import get_ident as _get_ident
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from types import CodeType, FrameType, ModuleType
+    from typing import Any
+
+#: (major, minor) versions on which lazymed's tests pass (3.11-3.13 in CI; 3.14 and 3.15 run in
+#: a Debian sid chroot, see tests/README or the issue notes).
+VERIFIED = frozenset({(3, 11), (3, 12), (3, 13), (3, 14), (3, 15)})
+
+# (IMPORT_NAME, IMPORT_FROM, LOAD_ATTR, LOAD_METHOD) per version, compared with opcode.opmap by
+# tests/core/test_cpython.py on each interpreter. -2: no such instruction in co_code (3.12+ merged
+# LOAD_METHOD into LOAD_ATTR; its number there is a pseudo-op above 255). Importing `opcode` at a
+# lazy module's first use would cost more than the rest of the load machinery (3.13+ pulls
+# _opcode_metadata), so the numbers are written down here.
+OPCODES = {
+    (3, 11): (108, 109, 106, 160),
+    (3, 12): (108, 109, 106, -2),
+    (3, 13): (75, 74, 82, -2),
+    (3, 14): (73, 72, 80, -2),
+    (3, 15): (72, 71, 79, -2),
+}
+
+
+def resolve(
+    bootstrap: object, external: object, version: "tuple[int, int]"
+) -> "tuple[dict[str, object], str | None]":
+    """Look every private name up: ``({name: value or None}, problem or None)``. ``problem``
+    names the version and the missing pieces (tests pass stand-ins to see the fail-closed path)."""
+    found: dict[str, object] = {}
+    missing: list[str] = []
+    for owner, module_name, names in (
+        (
+            bootstrap,
+            "_frozen_importlib",
+            (
+                "_find_spec",
+                "_find_and_load_unlocked",
+                "_handle_fromlist",
+                "_lock_unlock_module",
+                "_get_module_lock",
+                "_DeadlockError",
+                "_gcd_import",
+                "ModuleSpec",
+            ),
+        ),
+        (external, "_frozen_importlib_external", ("_LoaderBasics",)),
+    ):
+        for name in names:
+            value = getattr(owner, name, None)
+            if value is None:
+                missing.append(f"{module_name}.{name}")
+            found[name] = value
+    for name in ("_find_spec", "_find_and_load_unlocked", "_handle_fromlist"):
+        code = getattr(found[name], "__code__", None)
+        found[name + "_code"] = code
+        if code is None and found[name] is not None:
+            missing.append(f"_frozen_importlib.{name}.__code__")
+    if version not in OPCODES:
+        missing.append("opcode numbers")
+    where = f"Python {version[0]}.{version[1]}"
+    if version not in VERIFIED:
+        verified = ", ".join(f"{v[0]}.{v[1]}" for v in sorted(VERIFIED))
+        text = f"{where} is not one lazymed was verified on ({verified})"
+        problem: str | None = f"{text}; missing: {', '.join(missing)}" if missing else text
+    elif missing:
+        problem = f"{where} lacks interpreter internals lazymed needs: {', '.join(missing)}"
+    else:
+        problem = None
+    return found, problem
+
+
+VERSION: "tuple[int, int]" = (sys.version_info[0], sys.version_info[1])
+_found, PROBLEM = resolve(
+    sys.modules.get("_frozen_importlib"), sys.modules.get("_frozen_importlib_external"), VERSION
+)
+
+# ------------------------------------------------------------------ importlib._bootstrap names
+_bootstrap = sys.modules.get("_frozen_importlib")  # importlib._bootstrap, always loaded
+#: Code of importlib's ``_find_spec``: a finder called from it serves an import or a query.
+find_spec_code: "CodeType | None" = _found["_find_spec_code"]  # type: ignore[assignment]
+#: Code of ``_find_and_load_unlocked``: the caller of ``_find_spec`` for an import (not a query),
+#: and the reader of a parent's ``__path__`` before a submodule import.
+find_and_load_unlocked_code: "CodeType | None" = _found["_find_and_load_unlocked_code"]  # type: ignore[assignment]
+#: Code of ``_handle_fromlist``: ``from pkg import name`` probing a package.
+handle_fromlist_code: "CodeType | None" = _found["_handle_fromlist_code"]  # type: ignore[assignment]
+get_module_lock: "Callable[[str], Any]" = _found["_get_module_lock"]  # type: ignore[assignment]
+DeadlockError: "type[BaseException]" = _found["_DeadlockError"] or RuntimeError  # type: ignore[assignment]
+#: ``importlib.import_module`` without importing importlib.
+gcd_import: "Callable[[str], ModuleType]" = _found["_gcd_import"]  # type: ignore[assignment]
+if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec as ModuleSpec
+else:
+    ModuleSpec = _found["ModuleSpec"]  # the class, without importing importlib.machinery
+#: importlib's own ``_lock_unlock_module``, as found before any patch of ours.
+original_lock_unlock: "Callable[[str], None]" = _found["_lock_unlock_module"]  # type: ignore[assignment]
+_LoaderBasics = _found["_LoaderBasics"]
+_default_create_module = getattr(_LoaderBasics, "create_module", None)
+
+#: Frame reading (the importer, the call site): the one reference to ``sys._getframe``.
+getframe = sys._getframe
+
+
+def find_real_spec(name: str, path: "Sequence[str] | None") -> "ModuleSpec | None":
+    """The spec the finders on ``sys.meta_path`` other than lazymed's give for ``name``
+    (lazymed's finder is known by its ``_lazymed_finder`` class attribute)."""
+    for finder in list(sys.meta_path):
+        if getattr(finder, "_lazymed_finder", False):
+            continue
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None:
+            continue
+        spec: ModuleSpec | None = find_spec(name, path, None)
+        if spec is not None:
+            return spec
+    return None
+
+
+def builds_module(loader: object) -> bool:
+    """Whether ``loader.create_module`` builds the module itself (C extensions, builtins)
+    instead of importlib's default empty module. A ``create_module`` inherited from
+    ``_LoaderBasics`` returns None: the default."""
+    create = getattr(type(loader), "create_module", None)
+    return create is not None and create is not _default_create_module
+
+
+# ------------------------------------------------------------------ the _lock_unlock_module hook
+
+
+def patch_lock_unlock(hook: "Callable[[str], None]") -> None:
+    """Route importlib's ``_lock_unlock_module`` (called by CPython's
+    ``import_ensure_initialized`` for a module whose ``__spec__._initializing`` is true) through
+    ``hook``, which must defer to :data:`original_lock_unlock` for modules it does not own.
+    Undone by :func:`unpatch`."""
+    if _bootstrap is not None and _bootstrap._lock_unlock_module is not hook:
+        setattr(_bootstrap, "_lock_unlock_module", hook)  # noqa: B010  # typed module
+
+
+def unpatch() -> None:
+    """Put importlib's own ``_lock_unlock_module`` back (no-op when not patched)."""
+    if _bootstrap is not None and original_lock_unlock is not None:
+        setattr(_bootstrap, "_lock_unlock_module", original_lock_unlock)  # noqa: B010
+
+
+def patched() -> bool:
+    """Whether importlib's ``_lock_unlock_module`` is routed through a hook of ours."""
+    return _bootstrap is not None and _bootstrap._lock_unlock_module is not original_lock_unlock
+
+
+# ------------------------------------------------------------------ module locks
+
+
+class unlocked:  # used as a function: `with unlocked(name):`
+    """Context manager: release this thread's hold on importlib's module lock for ``name``
+    (importlib holds it while it imports ``name``) and take it back afterwards. Running a
+    pending parent package from inside the child's import must not hold the child's lock:
+    another thread may be running that parent, whose code imports the child (lock-order
+    inversion, which importlib would break with _DeadlockError in the other thread).
+
+    Reads the lock's ``owner`` and ``count`` fields (``count`` an int on 3.11, a list since
+    3.12); an importlib without them keeps its lock."""
+
+    __slots__ = ("held", "lock")
+
+    def __init__(self, name: str) -> None:
+        self.lock = get_module_lock(name)
+        self.held = 0
+
+    def __enter__(self) -> None:
+        lock = self.lock
+        count = getattr(lock, "count", None)
+        if getattr(lock, "owner", None) != _get_ident() or count is None:
+            return  # not ours, or an importlib without these fields: keep it
+        held = len(count) if isinstance(count, list) else int(count)
+        for _ in range(held):
+            lock.release()
+        self.held = held
+
+    def __exit__(self, *exc: object) -> None:
+        for _ in range(self.held):
+            self.lock.acquire()
+
+
+# ------------------------------------------------------------------ bytecode and frames
+
+_IMPORT_NAME, _IMPORT_FROM, _LOAD_ATTR, _LOAD_METHOD = OPCODES.get(VERSION, (-1, -1, -1, -1))
+
+
+def _at(frame: "FrameType", op: int) -> bool:
+    code = frame.f_code.co_code  # de-specialised bytecode: the numbers in OPCODES
+    lasti = frame.f_lasti
+    return 0 <= lasti < len(code) and code[lasti] == op
+
+
+def attribute_syntax(frame: "FrameType") -> bool:
+    """Whether ``frame`` is evaluating ``obj.name`` syntax (not getattr()/hasattr() probes)."""
+    return _at(frame, _LOAD_ATTR) or _at(frame, _LOAD_METHOD)
+
+
+def from_import_frame(frame: "FrameType") -> "FrameType | None":
+    """The importer's frame if ``frame`` is evaluating ``from X import name`` on this module
+    (IMPORT_FROM, or importlib's ``_handle_fromlist`` probing a package); else ``None``."""
+    if frame.f_code is handle_fromlist_code:
+        importer = frame.f_back
+        if importer is not None and _at(importer, _IMPORT_NAME):
+            return importer
+        return None
+    return frame if _at(frame, _IMPORT_FROM) else None
+
+
+def module_level(frame: "FrameType") -> bool:
+    """Whether ``frame`` runs module-level code (its locals are its globals)."""
+    return frame.f_locals is frame.f_globals
+
+
+def instruction_offset(frame: "FrameType") -> int:
+    """Byte offset of the instruction ``frame`` is running (``f_lasti``)."""
+    return frame.f_lasti
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    byte = data[i]
+    value = byte & 63
+    while byte & 64:
+        i += 1
+        byte = data[i]
+        value = (value << 6) | (byte & 63)
+    return value, i + 1
+
+
+def in_try_block(frame: "FrameType") -> bool:
+    """Whether ``frame``'s current instruction is covered by an exception handler (a ``try`` or
+    ``with`` block), read from ``co_exceptiontable`` (format of CPython's
+    Objects/exception_handling_notes.txt, as ``dis._parse_exception_table`` reads it)."""
+    table = frame.f_code.co_exceptiontable
+    lasti = frame.f_lasti
+    i = 0
+    while i < len(table):
+        start, i = _varint(table, i)
+        length, i = _varint(table, i)
+        _target, i = _varint(table, i)
+        _depth, i = _varint(table, i)
+        if start * 2 <= lasti < (start + length) * 2:
+            return True
+    return False
