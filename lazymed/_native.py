@@ -22,17 +22,9 @@ Core layer: standard library only; imported by ``install()`` on interpreters wit
 import _thread
 import sys
 
-from ._registry import (
-    FAILED,
-    LAZY,
-    LOADING,
-    NOT_IMPORTED,
-    REGISTRY,
-    Record,
-    call_site,
-    now,
-    rss_bytes,
-)
+from ._cpython import explicit_lazy_import, find_real_spec
+from ._probe import call_site, now, rss_bytes
+from ._registry import FAILED, LAZY, LOADING, NOT_IMPORTED, REGISTRY, Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -51,36 +43,12 @@ _sys: "Any" = sys
 AVAILABLE = hasattr(sys, "set_lazy_imports_filter")
 
 
-def _calibrate() -> "tuple[int, int]":
-    """(opcode, flag) of an explicit ``lazy import``: the IMPORT_NAME byte and the oparg bit
-    that marks it, read by compiling both forms here rather than hard-coding 3.15's numbers.
-    (-1, 0) when the two forms do not differ in one oparg (no explicit detection then)."""
-    try:
-        plain = compile("import _lazymed_probe_", "<lazymed>", "exec").co_code
-        lazy = compile("lazy import _lazymed_probe_", "<lazymed>", "exec").co_code
-    except SyntaxError:
-        return -1, 0
-    if len(plain) != len(lazy):
-        return -1, 0
-    for i in range(0, len(plain) - 1, 2):
-        if plain[i : i + 2] != lazy[i : i + 2]:
-            if plain[i] == lazy[i]:
-                return plain[i], plain[i + 1] ^ lazy[i + 1]
-            break
-    return -1, 0
-
-
-_IMPORT_NAME, _LAZY_FLAG = _calibrate() if AVAILABLE else (-1, 0)
-
-
 def explicit(frame: "FrameType", name: str) -> bool:
     """Whether the import statement running in ``frame`` asked for laziness itself: the
-    ``lazy`` keyword (read from the instruction PEP 810's filter is called from), or ``name`` in
-    the importing module's ``__lazy_modules__``. Under ``_sys.set_lazy_imports("all")`` the filter
-    is called for every import, so this is how a filter keeps the program's own choices."""
-    code = frame.f_code.co_code
-    i = frame.f_lasti
-    if 0 <= i < len(code) - 1 and code[i] == _IMPORT_NAME and code[i + 1] & _LAZY_FLAG:
+    ``lazy`` keyword, or ``name`` in the importing module's ``__lazy_modules__``. Under
+    ``sys.set_lazy_imports("all")`` the filter is called for every import, so this is how a
+    filter keeps the program's own choices."""
+    if explicit_lazy_import(frame):
         return True
     listed = frame.f_globals.get("__lazy_modules__")
     if listed is None:
@@ -157,7 +125,7 @@ def _installed(name: str) -> bool:
         return True
     known = _INSTALLED.get(top)
     if known is None:
-        known = _INSTALLED[top] = _real_spec(top, None) is not None
+        known = _INSTALLED[top] = find_real_spec(top, None) is not None
     return known
 
 
@@ -295,7 +263,7 @@ class NativeFinder:
     ) -> "ModuleSpec | None":
         if target is not None or REGISTRY.role_of(name) != "lazy":
             return None  # reload() and every name lazymed does not manage: the other finders
-        spec = _real_spec(name, path)
+        spec = find_real_spec(name, path)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
         spec.loader = _MeasuredLoader(spec.loader)  # type: ignore[assignment]  # duck-typed
@@ -307,19 +275,6 @@ class NativeFinder:
 
     def __repr__(self) -> str:
         return "<lazymed.NativeFinder>"
-
-
-def _real_spec(name: str, path: "Sequence[str] | None") -> "ModuleSpec | None":
-    for finder in list(sys.meta_path):
-        if getattr(finder, "_lazymed_finder", False) or type(finder).__name__ == "LazyFinder":
-            continue
-        find_spec = getattr(finder, "find_spec", None)
-        if find_spec is None:
-            continue
-        spec: ModuleSpec | None = find_spec(name, path, None)
-        if spec is not None:
-            return spec
-    return None
 
 
 class _MeasuredLoader:

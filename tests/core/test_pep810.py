@@ -473,3 +473,15 @@ def test_open_cpython_reports_against_the_native_backend(tmp_path: Path, report_
         assert native["value"] == [3, "lazy_import", True]
     else:  # not reproduced on 3.15.2: same as eager CPython
         assert native["value"] == eager["value"]
+
+
+def test_the_lazy_flag_written_in_cpython_seam_is_what_the_compiler_emits() -> None:
+    from lazymed import _cpython
+
+    plain = compile("import lm_probe_x", "<t>", "exec").co_code
+    lazy = compile("lazy import lm_probe_x", "<t>", "exec").co_code
+    differ = [i for i in range(len(plain)) if plain[i] != lazy[i]]
+    assert len(plain) == len(lazy) and len(differ) == 1
+    (i,) = differ
+    assert plain[i - 1] == lazy[i - 1] == _cpython.OPCODES[sys.version_info[:2]][0]
+    assert plain[i] ^ lazy[i] == _cpython.LAZY_IMPORT_FLAG
