@@ -485,3 +485,36 @@ def test_the_lazy_flag_written_in_cpython_seam_is_what_the_compiler_emits() -> N
     (i,) = differ
     assert plain[i - 1] == lazy[i - 1] == _cpython.OPCODES[sys.version_info[:2]][0]
     assert plain[i] ^ lazy[i] == _cpython.LAZY_IMPORT_FLAG
+
+
+def test_native_from_pyproject_with_a_profile(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.lazymed]\n"
+        'lazy = ["heavy", "other"]\n'
+        'backend = "native"\n'
+        "[tool.lazymed.profiles.development]\n"
+        'disabled_modules = ["other"]\n'
+    )
+    main = """
+        import lazymed
+        lazymed.install()
+        import heavy
+        import other
+        st = lazymed.status()
+        report("status", [st.backend, st.profile, st.module("other").role,
+                          st.module("heavy").state, kind(globals()["heavy"])])
+        try:
+            other.OTHER
+        except lazymed.DisabledModuleError:
+            report("other", "disabled")
+        report("heavy", heavy.VALUE)
+    """
+    out, _ = run(
+        tmp_path,
+        main,
+        PKG,
+        env={"LAZYMED_PROFILE": "development", "LAZYMED_CACHE_DIR": str(tmp_path / "c")},
+    )
+    assert out["status"] == ["native", "development", "disabled", "lazy", "lazy_import"]
+    assert out["other"] == "disabled"
+    assert out["heavy"] == 42
