@@ -29,6 +29,7 @@ ORDER = (
     "first_use",
     "medical_app",
     "profile_overhead",
+    "submodule_laziness",
 )
 VARIANT_LABELS = {
     "nothing": "nothing imported (floor)",
@@ -218,6 +219,16 @@ def install_section(doc: dict[str, Any]) -> list[str]:
             _fmt(doc["peak_rss_mib"]["install"]),
         ],
     ]
+    if "install_kw" in w:  # results from before the keyword form lack it
+        rows.append(
+            [
+                "the same with the four names as `install(lazy=..., from_import=...)` keywords",
+                _fmt(w["install_kw"]["median"]),
+                _fmt(w["install_kw"]["iqr"]),
+                _fmt(doc["cpu_ms"]["install_kw"]),
+                "",
+            ]
+        )
     out = [
         f"### 2. `install()` with a pyproject config vs a bare interpreter "
         f"({doc['pairs']} alternating pairs, {doc['memory_runs']} memory runs each, medians)",
@@ -231,6 +242,11 @@ def install_section(doc: dict[str, Any]) -> list[str]:
         f"First run with an empty config cache (TOML parsed, cache written): "
         f"{doc['cold_first_install_run_ms']:.1f} ms.",
     ]
+    if "keywords_wall_ratio" in doc:
+        out[-1] += (
+            f" Keywords: {doc['keywords_wall_ratio']:.3f}x wall, "
+            f"{doc['keywords_cpu_ratio']:.3f}x CPU (the validator stays unimported)."
+        )
     return out
 
 
@@ -405,6 +421,41 @@ def profile_overhead_section(doc: dict[str, Any]) -> list[str]:
     return out
 
 
+def submodule_laziness_section(doc: dict[str, Any]) -> list[str]:
+    static = doc["static_reading_all_pairs"]
+    out = [
+        "### 7. `import pkg.sub` with `pkg` lazy, over every installed distribution",
+        "",
+        f"Static reading (no interpreter started) over all {static['python_pairs']} pure-Python "
+        f"(package, submodule) pairs: {static['predicted_lazy']} stay lazy "
+        f"({100 * static['predicted_lazy_share']:.1f} %). Fresh interpreters, {doc['sample']}: "
+        f"{doc['stay_lazy']} of {doc['python_pairs']} pure-Python pairs stay lazy "
+        f"({100 * doc['stay_lazy_share']:.1f} %); {doc['c_extension_pairs']} C-extension "
+        f"submodule pair(s), {doc['imported_at_startup']} of a package imported at start-up "
+        f"(a `.pth` file) and {doc['eager_import_fails']} pair(s) whose eager import fails "
+        "(missing optional dependencies) not counted. Final state after first use equal to "
+        f"eager CPython's: {doc['pairs_counted'] - len(doc['state_mismatches'])} of "
+        f"{doc['pairs_counted']}.",
+        "",
+    ]
+    rows = [
+        [f"`{r['submodule']}`", r["outcome"], (r.get("reason") or "").rpartition(": ")[0][-90:]]
+        for r in doc["not_lazy"]
+    ]
+    if rows:
+        out += _table(["pair run early (sample)", "why", "lazymed's reason (file:line)"], rows)
+        out.append("")
+    reasons = list(static["run_early_reasons"].items())
+    if reasons:
+        out += _table(
+            ["static reading: what runs packages early (all pairs)", "pairs"],
+            [[f"`{k[:100]}`", v] for k, v in reasons],
+        )
+        out.append("")
+    out.append(_when(doc))
+    return out
+
+
 SECTIONS = {
     "startup": startup_section,
     "install_overhead": install_section,
@@ -412,6 +463,7 @@ SECTIONS = {
     "first_use": first_use_section,
     "medical_app": medical_app_section,
     "profile_overhead": profile_overhead_section,
+    "submodule_laziness": submodule_laziness_section,
 }
 
 

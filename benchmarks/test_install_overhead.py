@@ -5,6 +5,7 @@ Both commands run exactly as written, from a directory whose ``pyproject.toml`` 
 
     python -c pass
     python -c "import lazymed; lazymed.install()"
+    python -c "import lazymed; lazymed.install(lazy=[...the same four...], from_import='eager')"
 
 *Wall time*: many alternating pairs (the order flips every pair), timed from this process from
 start to reaped; medians. CPU time (user + system, from ``wait4``) is reported beside it: on
@@ -18,7 +19,10 @@ report this process's size instead: see ``_bench``.)
 Before measuring, one child checks that ``install()`` really read that config (a benchmark of a
 no-op would be void). The very first run, with an empty config cache, is reported apart.
 
-Targets (full mode, reported, never asserted): wall <= 1.12x, peak RSS <= +2 MiB.
+The third command is timed in the same rotation: keywords must not put validation (or anything
+else) on the path; the check child reports whether ``lazymed._validate`` was imported.
+
+Targets (full mode, reported, never asserted): wall <= 1.12x (both forms), peak RSS <= +2 MiB.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import _bench
 LAZY = ["google.cloud.storage", "firebase_admin", "supabase", "llama_index.core"]
 PASS = "pass"
 INSTALL = "import lazymed; lazymed.install()"
+INSTALL_KW = f"import lazymed; lazymed.install(lazy={LAZY!r}, from_import='eager')"
 
 VERIFY = """\
 import lazymed
@@ -43,6 +48,18 @@ _probe(
     installed=_s.installed,
     config_path=_s.config_path,
     lazy=",".join(sorted(m.name for m in _s.modules if m.role == "lazy")),
+)
+"""
+VERIFY_KW = f"""\
+import sys
+{INSTALL_KW}
+_s = lazymed.status()
+_probe(
+    "check",
+    installed=_s.installed,
+    lazy=",".join(_s.lazy),
+    lazy_from=_s.sources["lazy"],
+    validator_imported="lazymed._validate" in sys.modules,
 )
 """
 
@@ -59,15 +76,17 @@ def measure() -> dict[str, Any]:
         # The first run ever: nothing cached (lazymed parses the TOML and writes its cache).
         cold = _bench.run_timed([exe, "-c", INSTALL], app, env)
         check = _bench.ChildRun(VERIFY, app, env).run(["check"]).readings["check"].values
+        check_kw = _bench.ChildRun(VERIFY_KW, app, env).run(["check"]).readings["check"].values
+        codes = {"pass": PASS, "install": INSTALL, "install_kw": INSTALL_KW}
         for _ in range(5):  # warm-up, not recorded
-            _bench.run_timed([exe, "-c", PASS], app, env)
-            _bench.run_timed([exe, "-c", INSTALL], app, env)
-        timed: dict[str, list[_bench.Timed]] = {"pass": [], "install": []}
+            for code in codes.values():
+                _bench.run_timed([exe, "-c", code], app, env)
+        timed: dict[str, list[_bench.Timed]] = {which: [] for which in codes}
+        rotation = list(codes)
         for i in range(pairs):
-            order = ("pass", "install") if i % 2 == 0 else ("install", "pass")
+            order = rotation[i % 3 :] + rotation[: i % 3]  # each goes first, second, third
             for which in order:
-                code = PASS if which == "pass" else INSTALL
-                timed[which].append(_bench.run_timed([exe, "-c", code], app, env))
+                timed[which].append(_bench.run_timed([exe, "-c", codes[which]], app, env))
         memory: dict[str, list[_bench.ProbeReading]] = {"pass": [], "install": []}
         for i in range(mem_runs):
             order = ("pass", "install") if i % 2 == 0 else ("install", "pass")
@@ -80,6 +99,7 @@ def measure() -> dict[str, Any]:
         "memory_runs": mem_runs,
         "pyproject": str(pyproject),
         "check": check,
+        "check_keywords": check_kw,
         "cold_ns": cold.wall_ns,
         "timed": timed,
         "memory": memory,
@@ -99,13 +119,17 @@ def analyse(m: dict[str, Any]) -> dict[str, Any]:
     }
     wall_ratio = med["wall"]["install"] / med["wall"]["pass"]
     cpu_ratio = med["cpu"]["install"] / med["cpu"]["pass"]
+    kw_wall_ratio = med["wall"]["install_kw"] / med["wall"]["pass"]
+    kw_cpu_ratio = med["cpu"]["install_kw"] / med["cpu"]["pass"]
     peak_delta = med["peak"]["install"] - med["peak"]["pass"]
     return {
         "description": "python -c 'import lazymed; lazymed.install()' (pyproject with "
-        "[tool.lazymed], 4 lazy names) vs python -c pass, fresh interpreters, alternating.",
+        "[tool.lazymed], 4 lazy names), and the same with the names as install() keywords, "
+        "vs python -c pass, fresh interpreters, in rotation.",
         "pairs": m["pairs"],
         "memory_runs": m["memory_runs"],
         "config_seen_by_install": m["check"],
+        "config_seen_by_keyword_install": m["check_keywords"],
         "wall_ms": {
             k: {kk: _bench.ms(vv) if kk != "n" else vv for kk, vv in _bench.summary(v).items()}
             for k, v in wall.items()
@@ -117,6 +141,8 @@ def analyse(m: dict[str, Any]) -> dict[str, Any]:
         "wall_ratio": round(wall_ratio, 4),
         "wall_added_ms": _bench.ms(med["wall"]["install"] - med["wall"]["pass"]),
         "cpu_ratio": round(cpu_ratio, 4),
+        "keywords_wall_ratio": round(kw_wall_ratio, 4),
+        "keywords_cpu_ratio": round(kw_cpu_ratio, 4),
         "peak_rss_delta_mib": _bench.mib(peak_delta),
         "max_rss_disagreement_bytes": max(r.rss_disagreement for v in memory.values() for r in v),
         "targets": [
@@ -128,6 +154,15 @@ def analyse(m: dict[str, Any]) -> dict[str, Any]:
                 ci=_bench.ratio_ci(wall["install"], wall["pass"]),
                 cpu_ratio=cpu_ratio,
                 paired_ratio=_bench.paired_median_ratio(wall["install"], wall["pass"]),
+            ),
+            _bench.target(
+                "install(lazy=..., from_import=...) wall / python -c pass",
+                kw_wall_ratio,
+                1.12,
+                "x",
+                ci=_bench.ratio_ci(wall["install_kw"], wall["pass"]),
+                cpu_ratio=kw_cpu_ratio,
+                paired_ratio=_bench.paired_median_ratio(wall["install_kw"], wall["pass"]),
             ),
             _bench.target(
                 "install() peak RSS - python -c pass", _bench.mib(peak_delta), 2.0, "MiB"
@@ -151,7 +186,12 @@ def test_install_overhead(benchmark: Any, record: Callable[[str, dict[str, Any]]
     assert check["installed"] == "True", check
     assert check["config_path"] == measured["pyproject"], check
     assert check["lazy"] == ",".join(sorted(LAZY)), check
-    for which in ("pass", "install"):
+    check_kw = measured["check_keywords"]
+    assert check_kw["installed"] == "True", check_kw
+    assert check_kw["lazy"] == ",".join(LAZY), check_kw
+    assert check_kw["lazy_from"] == "install() keyword", check_kw
+    assert check_kw["validator_imported"] == "False", check_kw  # README: only on a miss/error
+    for which in ("pass", "install", "install_kw"):
         assert all(t.wall_ns > 0 and t.cpu_ns > 0 for t in measured["timed"][which])
         for reading in measured["memory"][which]:
             assert reading.hwm_proc_status >= reading.rss_proc_status > 4 * _bench.MIB

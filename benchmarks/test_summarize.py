@@ -31,6 +31,7 @@ def test_render_shows_every_benchmark_and_target() -> None:
         "### 4. First",
         "### 5. Reference medical app",
         "### 6. `lazymed profile` overhead",
+        "### 7. `import pkg.sub`",
         "### Ratios (recorded, no goal)",
     ):
         assert heading in body

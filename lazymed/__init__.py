@@ -6,14 +6,16 @@ import as lazy modules: nothing of theirs runs until an attribute is first used,
 are ordinary modules. This package's import path uses the standard library only.
 """
 
-from ._errors import ConfigError, DisabledModuleError, LazymedWarning
 from ._install import enabled, install, uninstall
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._errors import ConfigError, DisabledModuleError, LazymedWarning
     from ._status import ModuleStatus, Status, status
     from .hooks import on_load
 
+# The one place the version is written: pyproject.toml reads it (setuptools' static `attr:`);
+# nothing reads importlib.metadata at start-up (~52 ms).
 __version__ = "0.1.0"
 
 __all__ = [
@@ -33,6 +35,11 @@ __all__ = [
 # Imported on first use (PEP 562), not by `import lazymed`: status() and its record types load
 # dataclasses; on_load() may load wrapt. The install path stays standard-library-small.
 _LATE = {
+    # the exceptions are only needed when one is raised or caught (an `except` clause evaluates
+    # its class only then): one file less on the install path
+    "ConfigError": "_errors",
+    "DisabledModuleError": "_errors",
+    "LazymedWarning": "_errors",
     "status": "_status",
     "Status": "_status",
     "ModuleStatus": "_status",

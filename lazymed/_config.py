@@ -10,9 +10,8 @@ only on a parse-cache miss, for environment overrides or keywords, or to explain
 
 import os
 
-from ._errors import ConfigError
 from ._keys import DEFAULTS, ENV_PREFIX, FALSE_WORDS, RESERVED_ENV, SCHEMA, TRUE_WORDS
-from ._pyproject import Entry, find, read, validated_tables
+from ._pyproject import Entry, config_error, find, read, validated_tables
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -128,7 +127,7 @@ def env_flag(name: str, environ: "Mapping[str, str]") -> bool:
         return True
     if value in FALSE_WORDS:
         return False
-    raise ConfigError(
+    raise config_error(
         f"environment variable {name}={raw!r}: expected 1/true/yes/on or 0/false/no/off"
     )
 
@@ -164,12 +163,12 @@ def load_config(
         entry: Entry | None
         try:
             entry = read(path)
-        except ConfigError as exc:
+        except ValueError as exc:  # ConfigError (os.stat's "embedded null byte" too)
             if not origin_hint:
                 raise
-            raise ConfigError(f"{exc}{origin_hint}") from None
+            raise config_error(f"{exc}{origin_hint}") from None
         if not isinstance(entry[0], dict):
-            raise ConfigError(f"{path}{origin_hint}: no [tool.lazymed] table in this file")
+            raise config_error(f"{path}{origin_hint}: no [tool.lazymed] table in this file")
     else:
         path, entry = find(start_dir)
 
@@ -184,7 +183,7 @@ def load_config(
         if active not in profiles:
             defined = ", ".join(sorted(profiles)) or "none"
             via = "install(profile=...)" if profile is not None else "LAZYMED_PROFILE"
-            raise ConfigError(
+            raise config_error(
                 f"unknown profile {active!r} (from {via}); profiles defined in {label}: {defined}"
             )
         table = merge(table, profiles[active])
@@ -206,10 +205,12 @@ def load_config(
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     if given:
         if "profiles" in given:
-            raise ConfigError("install(profiles=...): profiles can only be defined in the file")
-        from ._validate import validate_table  # validation stays off the plain install path
+            raise config_error("install(profiles=...): profiles can only be defined in the file")
+        kw_table = _plainly_valid(given)
+        if kw_table is None:  # something to check in depth, or an error to explain
+            from ._validate import validate_table
 
-        kw_table = validate_table(given, SCHEMA, "install() keyword")
+            kw_table = validate_table(given, SCHEMA, "install() keyword")
         table = merge(table, kw_table)
         _record_sources(sources, kw_table, "install() keyword")
 
@@ -217,6 +218,32 @@ def load_config(
     result = Config(path, active, tuple(sorted(profiles)), table, sources)
     _check_roles(result)
     return result
+
+
+def _is_module_name(name: object) -> bool:
+    return isinstance(name, str) and bool(name) and all(p.isidentifier() for p in name.split("."))
+
+
+def _plainly_valid(given: "Mapping[str, object]") -> "dict[str, object] | None":
+    """What ``_validate.validate_table`` returns for ``install()`` keywords that are plainly
+    valid (lists of distinct dotted names, a listed choice), without importing it; ``None`` for
+    anything else, which the validator then checks and explains. Keeps keyword installs on the
+    same start-up path as file-only ones."""
+    out: dict[str, object] = {}
+    for key, value in given.items():
+        kind = SCHEMA.get(key)
+        if kind is None:
+            return None
+        if kind[0] == "modules" and isinstance(value, list | tuple):
+            names = tuple(value)
+            if not all(_is_module_name(n) for n in names) or len(set(names)) != len(names):
+                return None
+            out[key] = names
+        elif kind[0] == "choice" and isinstance(value, str) and value in kind[1]:  # type: ignore[operator]
+            out[key] = value
+        else:
+            return None
+    return out
 
 
 def _covers(outer: str, inner: str) -> bool:
@@ -228,7 +255,7 @@ def _check_roles(cfg: "Config") -> None:
     for name in cfg.critical:
         for lazy in cfg.lazy:
             if _covers(lazy, name):
-                raise ConfigError(
+                raise config_error(
                     f"{name!r} is critical ({cfg.describe('critical')}) but "
                     + (
                         f"also lazy ({cfg.describe('lazy')})"
@@ -240,7 +267,7 @@ def _check_roles(cfg: "Config") -> None:
                 )
         for off in cfg.disabled_modules:
             if _covers(off, name):
-                raise ConfigError(
+                raise config_error(
                     f"{name!r} is critical ({cfg.describe('critical')}) but "
                     + (
                         f"also disabled ({cfg.describe('disabled_modules')})"
@@ -253,8 +280,8 @@ def _check_roles(cfg: "Config") -> None:
 
 def check_module_name(name: object, where: str) -> str:
     """``name`` if it is a dotted module name (``a.b_c.d``); else ConfigError naming ``where``."""
-    if isinstance(name, str) and name and all(part.isidentifier() for part in name.split(".")):
-        return name
+    if _is_module_name(name):
+        return name  # type: ignore[return-value]  # checked by _is_module_name
     from ._validate import check_module_name as explain  # raises with the full message
 
     return explain(name, where)

@@ -3,7 +3,8 @@
 Everything lazymed relies on that is not a public Python API is resolved here, once, at import:
 ``importlib._bootstrap`` functions and their code objects (how the finder tells an import from a
 query, and a ``from X import name`` from a probe), importlib's module locks and their fields, the
-``_lock_unlock_module`` hook (patched and unpatched side by side), ``_LoaderBasics``, opcode
+``_lock_unlock_module`` hook (patched and unpatched side by side), the loaders whose
+``create_module`` runs the module's own code (extensions, builtins, frozen), opcode
 numbers, the ``co_exceptiontable`` format and the frame fields read to know which statement is
 running. Every other core file asks this one.
 
@@ -62,9 +63,11 @@ def resolve(
                 "_DeadlockError",
                 "_gcd_import",
                 "ModuleSpec",
+                "BuiltinImporter",
+                "FrozenImporter",
             ),
         ),
-        (external, "_frozen_importlib_external", ("_LoaderBasics",)),
+        (external, "_frozen_importlib_external", ("ExtensionFileLoader",)),
     ):
         for name in names:
             value = getattr(owner, name, None)
@@ -114,8 +117,11 @@ else:
     ModuleSpec = _found["ModuleSpec"]  # the class, without importing importlib.machinery
 #: importlib's own ``_lock_unlock_module``, as found before any patch of ours.
 original_lock_unlock: "Callable[[str], None]" = _found["_lock_unlock_module"]  # type: ignore[assignment]
-_LoaderBasics = _found["_LoaderBasics"]
-_default_create_module = getattr(_LoaderBasics, "create_module", None)
+# Loaders whose create_module runs the module's own initialisation: an extension's PyInit, a
+# builtin's or frozen module's creation. BuiltinImporter and FrozenImporter serve as loaders
+# themselves (the classes, not instances).
+_builder_types = tuple(t for t in (_found["ExtensionFileLoader"],) if isinstance(t, type))
+_builder_classes = tuple(c for c in (_found["BuiltinImporter"], _found["FrozenImporter"]) if c)
 
 #: Frame reading (the importer, the call site): the one reference to ``sys._getframe``.
 getframe = sys._getframe
@@ -136,12 +142,37 @@ def find_real_spec(name: str, path: "Sequence[str] | None") -> "ModuleSpec | Non
     return None
 
 
+_find_real_spec_code = find_real_spec.__code__
+
+
+def import_asking(name: str, frame: "FrameType | None") -> "FrameType | None":
+    """importlib's ``_find_spec`` frame of an import of ``name`` that is asking the finders on
+    ``sys.meta_path`` right now, found by walking out from ``frame`` (a finder's caller).
+
+    Instrumentation finders put ahead of lazymed's (wrapt's post-import hooks, which APM and
+    tracing agents register) answer an import by asking ``importlib.util.find_spec`` and wrapping
+    the loader they get: that nested lookup is the import itself. ``None`` for a plain query, and
+    for the lookups lazymed's own :func:`find_real_spec` makes through the other finders."""
+    depth = 0
+    while frame is not None and depth < 16:
+        code = frame.f_code
+        if code is _find_real_spec_code:
+            return None
+        if code is find_spec_code:
+            back = frame.f_back
+            if back is not None and back.f_code is find_and_load_unlocked_code:
+                return frame if frame.f_locals.get("name") == name else None
+        frame = frame.f_back
+        depth += 1
+    return None
+
+
 def builds_module(loader: object) -> bool:
-    """Whether ``loader.create_module`` builds the module itself (C extensions, builtins)
-    instead of importlib's default empty module. A ``create_module`` inherited from
-    ``_LoaderBasics`` returns None: the default."""
-    create = getattr(type(loader), "create_module", None)
-    return create is not None and create is not _default_create_module
+    """Whether ``loader.create_module`` runs the module's own initialisation (C extensions,
+    builtins, frozen modules), so that its pending parent packages must run first. Any other
+    ``create_module`` is called to find out: ``None`` means "default module creation" (what
+    ``importlib.abc.Loader`` and frozen-app or plugin loaders return), and the module stays lazy."""
+    return isinstance(loader, _builder_types) or any(loader is c for c in _builder_classes)
 
 
 # ------------------------------------------------------------------ the _lock_unlock_module hook
@@ -212,9 +243,21 @@ def _at(frame: "FrameType", op: int) -> bool:
     return 0 <= lasti < len(code) and code[lasti] == op
 
 
+_CACHE = 0  # the inline-cache pseudo-instruction after LOAD_ATTR & co. (3.11-3.15)
+
+
 def attribute_syntax(frame: "FrameType") -> bool:
-    """Whether ``frame`` is evaluating ``obj.name`` syntax (not getattr()/hasattr() probes)."""
-    return _at(frame, _LOAD_ATTR) or _at(frame, _LOAD_METHOD)
+    """Whether ``frame`` is evaluating ``obj.name`` syntax (not getattr()/hasattr() probes).
+
+    3.12 leaves ``f_lasti`` on the last inline-cache entry of the ``LOAD_ATTR`` once it is
+    specialised to call an overridden ``__getattribute__`` directly
+    (``LOAD_ATTR_GETATTRIBUTE_OVERRIDDEN``, from the second execution on): step back over the
+    cache entries to the instruction that owns them."""
+    code = frame.f_code.co_code
+    i = frame.f_lasti
+    while 0 < i < len(code) and code[i] == _CACHE:
+        i -= 2
+    return 0 <= i < len(code) and (code[i] == _LOAD_ATTR or code[i] == _LOAD_METHOD)
 
 
 def from_import_frame(frame: "FrameType") -> "FrameType | None":
@@ -253,6 +296,16 @@ def module_level(frame: "FrameType") -> bool:
 def instruction_offset(frame: "FrameType") -> int:
     """Byte offset of the instruction ``frame`` is running (``f_lasti``)."""
     return frame.f_lasti
+
+
+def instruction_position(frame: "FrameType") -> "tuple[int, int] | None":
+    """(line, column) of the instruction ``frame`` is running (PEP 657 ``co_positions``, one
+    entry per 2-byte code unit), or ``None`` where the code object has no positions."""
+    index = frame.f_lasti // 2
+    for i, (line, _end_line, column, _end_column) in enumerate(frame.f_code.co_positions()):
+        if i == index:
+            return None if line is None or column is None else (line, column)
+    return None
 
 
 def _varint(data: bytes, i: int) -> tuple[int, int]:

@@ -29,12 +29,29 @@ else:
     ModuleType = type(sys)  # types.ModuleType without importing types
 _get = object.__getattribute__
 _set = object.__setattr__
+_set_class = object.__dict__["__class__"].__set__  # _StandIn.__class__ is a read-only property
 
 
-class _StandIn:
+class _Slots:
+    """Every stand-in's storage: all stand-in classes share this layout, so a resolved
+    :class:`Deferred` can switch to a class that offers only what the real object's type offers
+    (``__class__`` assignment needs the same layout)."""
+
+    __slots__ = (
+        "__weakref__",
+        "_lm_attr",
+        "_lm_globals",
+        "_lm_module",
+        "_lm_site",
+        "_lm_state",
+        "_lm_value",
+    )
+
+
+class _StandIn(_Slots):
     """Forwards every operation to ``self._lm_resolve()``."""
 
-    __slots__ = ("_lm_attr", "_lm_module", "_lm_site", "_lm_value")
+    __slots__ = ()
 
     def _lm_resolve(self) -> "Any":  # pragma: no cover - overridden
         raise NotImplementedError
@@ -68,10 +85,22 @@ class _StandIn:
     def __module__(self) -> str:  # type: ignore[override]  # forwards to the real object
         return str(getattr(self._lm_resolve(), "__module__", ""))
 
-    # calls, classes, descriptors
-    def __call__(self, *args: object, **kwargs: object) -> object:
-        return self._lm_resolve()(*args, **kwargs)
+    # calls: a property, so that the call itself runs from C (slot_tp_call) with no frame of
+    # lazymed's between the caller and the real callable: `warnings.warn(stacklevel=2)` and
+    # anything else that reads the caller's frame sees the program's own line.
+    @property
+    def __call__(self) -> "Callable[..., Any]":
+        return self._lm_resolve()  # type: ignore[no-any-return]
 
+    @property
+    def __signature__(self) -> object:
+        # inspect.signature reads __signature__ before it looks at the type's __call__ (which
+        # here is the forwarding property): answer with the real object's signature.
+        import inspect
+
+        return inspect.signature(self._lm_resolve())
+
+    # classes, descriptors
     def __mro_entries__(self, bases: tuple[object, ...]) -> tuple[object, ...]:
         return (self._lm_resolve(),)
 
@@ -86,69 +115,13 @@ class _StandIn:
         get = getattr(type(real), "__get__", None)
         return real if get is None else get(real, instance, owner)
 
-    # conversions and container protocol
-    def __repr__(self) -> str:
-        return repr(self._lm_resolve())
-
-    def __str__(self) -> str:
-        return str(self._lm_resolve())
-
-    def __format__(self, spec: str) -> str:
-        return format(self._lm_resolve(), spec)
-
-    def __bool__(self) -> bool:
-        return bool(self._lm_resolve())
-
-    def __hash__(self) -> int:
-        return hash(self._lm_resolve())
-
-    def __len__(self) -> int:
-        return len(self._lm_resolve())
-
-    def __iter__(self) -> object:
-        return iter(self._lm_resolve())
-
-    def __contains__(self, item: object) -> bool:
-        return item in self._lm_resolve()
-
-    def __getitem__(self, key: object) -> object:
-        return self._lm_resolve()[key]
-
-    def __setitem__(self, key: object, value: object) -> None:
-        self._lm_resolve()[key] = value
-
-    def __delitem__(self, key: object) -> None:
-        del self._lm_resolve()[key]
-
-    def __enter__(self) -> object:
-        return self._lm_resolve().__enter__()
-
-    def __exit__(self, *exc: object) -> object:
-        return self._lm_resolve().__exit__(*exc)
-
-    def __int__(self) -> int:
-        return int(self._lm_resolve())
-
-    def __float__(self) -> float:
-        return float(self._lm_resolve())
-
-    def __index__(self) -> int:
-        return operator.index(self._lm_resolve())
-
-    def __fspath__(self) -> "Any":
-        import os
-
-        return os.fspath(self._lm_resolve())
-
+    # serialisation
     def __reduce_ex__(self, protocol: "Any") -> "Any":
-        real = self._lm_resolve()
-        if isinstance(real, type) or (callable(real) and hasattr(real, "__qualname__")):
-            # Classes and functions pickle by reference: name the real object, resolved by the
-            # standard library on load (pickle and copy.deepcopy both go through here).
-            import pkgutil
-
-            return (pkgutil.resolve_name, (f"{real.__module__}:{real.__qualname__}",))
-        return real.__reduce_ex__(protocol)
+        # Pickle the real object itself, as an item of a list: pickle memoises it by identity,
+        # so references the program holds to the real object and to this stand-in unpickle as
+        # one object (as they are one object in an eager program). operator.getitem is standard
+        # library, so the pickle needs nothing of lazymed to load.
+        return (operator.getitem, ([self._lm_resolve()], 0))
 
     def __copy__(self) -> "Any":
         import copy
@@ -162,11 +135,14 @@ class _StandIn:
 
         return copy.deepcopy(self._lm_resolve(), memo)
 
-    def __next__(self) -> "Any":
-        return next(self._lm_resolve())
+    # conversions that have no operator function
+    def __repr__(self) -> str:
+        return repr(self._lm_resolve())
 
-    def __reversed__(self) -> "Any":
-        return reversed(self._lm_resolve())
+    def __fspath__(self) -> "Any":
+        import os
+
+        return os.fspath(self._lm_resolve())
 
     def __round__(self, ndigits: "Any" = None) -> "Any":
         return round(self._lm_resolve(), ndigits)
@@ -186,26 +162,11 @@ class _StandIn:
 
         return math.ceil(self._lm_resolve())
 
-    def __complex__(self) -> complex:
-        return complex(self._lm_resolve())
+    def __enter__(self) -> object:
+        return self._lm_resolve().__enter__()
 
-    def __bytes__(self) -> bytes:
-        return bytes(self._lm_resolve())
-
-    def __divmod__(self, other: "Any") -> "Any":
-        return divmod(self._lm_resolve(), other)
-
-    def __rdivmod__(self, other: "Any") -> "Any":
-        return divmod(other, self._lm_resolve())
-
-    def __await__(self) -> "Any":
-        return self._lm_resolve().__await__()
-
-    def __aiter__(self) -> "Any":
-        return self._lm_resolve().__aiter__()
-
-    def __anext__(self) -> "Any":
-        return self._lm_resolve().__anext__()
+    def __exit__(self, *exc: object) -> object:
+        return self._lm_resolve().__exit__(*exc)
 
     def __aenter__(self) -> "Any":
         return self._lm_resolve().__aenter__()
@@ -214,16 +175,58 @@ class _StandIn:
         return self._lm_resolve().__aexit__(*exc)
 
 
+def _unary(fn: "Callable[[Any], Any]") -> "Callable[[_StandIn], Any]":
+    def forward(self: _StandIn) -> object:
+        return fn(self._lm_resolve())
+
+    return forward
+
+
 def _binary(op: "Callable[[Any, Any], Any]") -> tuple[object, object]:
-    def forward(self: "_StandIn", other: object) -> object:
+    def forward(self: _StandIn, other: object) -> object:
         return op(self._lm_resolve(), other)
 
-    def reflected(self: "_StandIn", other: object) -> object:
+    def reflected(self: _StandIn, other: object) -> object:
         return op(other, self._lm_resolve())
 
     return forward, reflected
 
 
+# The forwarded surface, one table each (the lazy-importer backport keeps one too).
+_UNARY: "dict[str, Callable[[Any], Any]]" = {
+    "str": str,
+    "format": format,
+    "bool": bool,
+    "hash": hash,
+    "len": len,
+    "iter": iter,
+    "next": next,
+    "reversed": reversed,
+    "int": int,
+    "float": float,
+    "complex": complex,
+    "bytes": bytes,
+    "index": operator.index,
+    "neg": operator.neg,
+    "pos": operator.pos,
+    "abs": operator.abs,
+    "invert": operator.invert,
+    "await": lambda real: real.__await__(),
+    "aiter": lambda real: real.__aiter__(),
+    "anext": lambda real: real.__anext__(),
+}
+for _name, _fn in _UNARY.items():
+    type.__setattr__(_StandIn, f"__{_name}__", _unary(_fn))
+for _name, _method in {
+    "__format__": lambda self, spec: format(self._lm_resolve(), spec),
+    "__contains__": lambda self, item: item in self._lm_resolve(),
+    "__getitem__": _binary(operator.getitem)[0],
+    "__delitem__": _binary(operator.delitem)[0],
+    "__setitem__": lambda self, key, value: operator.setitem(self._lm_resolve(), key, value),
+    "__divmod__": _binary(divmod)[0],
+    "__rdivmod__": _binary(divmod)[1],
+}.items():
+    type.__setattr__(_StandIn, _name, _method)
 for _name, _op in {
     "add": operator.add,
     "sub": operator.sub,
@@ -242,7 +245,6 @@ for _name, _op in {
     _fwd, _refl = _binary(_op)
     setattr(_StandIn, f"__{_name}__", _fwd)
     setattr(_StandIn, f"__r{_name}__", _refl)
-
 for _name, _cmp in {
     "eq": operator.eq,
     "ne": operator.ne,
@@ -253,13 +255,80 @@ for _name, _cmp in {
 }.items():
     setattr(_StandIn, f"__{_name}__", _binary(_cmp)[0])
 
-for _name, _unary in {
-    "neg": operator.neg,
-    "pos": operator.pos,
-    "abs": operator.abs,
-    "invert": operator.invert,
-}.items():
-    setattr(_StandIn, f"__{_name}__", lambda self, _f=_unary: _f(self._lm_resolve()))
+# Kept by a resolved stand-in only where the real object's type has them: their mere presence
+# on a type is what structural checks read (collections.abc's Iterable, Sized, Awaitable,
+# Callable, Hashable..., typing's runtime protocols, callable()).
+_STRUCTURAL = frozenset(
+    {
+        "__call__",
+        "__signature__",
+        "__len__",
+        "__iter__",
+        "__next__",
+        "__reversed__",
+        "__contains__",
+        "__getitem__",
+        "__setitem__",
+        "__delitem__",
+        "__await__",
+        "__aiter__",
+        "__anext__",
+        "__enter__",
+        "__exit__",
+        "__aenter__",
+        "__aexit__",
+        "__fspath__",
+        "__index__",
+        "__int__",
+        "__float__",
+        "__complex__",
+        "__bytes__",
+        "__round__",
+        "__trunc__",
+        "__floor__",
+        "__ceil__",
+        "__mro_entries__",
+        "__instancecheck__",
+        "__subclasscheck__",
+    }
+)
+_NARROWED: "dict[type, type]" = {}
+
+
+def _type_attribute(real_type: type, name: str) -> object:
+    """``name`` as the type's own MRO defines it (not its metaclass's: every class has a
+    ``__call__`` through ``type``, but its instances are callable only if the class defines it)."""
+    for klass in real_type.__mro__:
+        if name in klass.__dict__:
+            return klass.__dict__[name]
+    return None
+
+
+def _narrowed_class(base: type, real_type: type) -> type:
+    """``base``'s surface less the structural methods ``real_type`` does not have."""
+    key = real_type
+    cls = _NARROWED.get(key)
+    if cls is not None:
+        return cls
+    namespace: dict[str, object] = {"__slots__": ()}
+    for klass in reversed(base.__mro__[:-2]):  # _StandIn, ..., base (not _Slots, object)
+        for name, value in vars(klass).items():
+            if name in ("__slots__", "__dict__", "__weakref__", "__init__"):
+                continue
+            present = name if name != "__signature__" else "__call__"  # with calls only
+            if name in _STRUCTURAL and _type_attribute(real_type, present) is None:
+                continue
+            if name in ("__mro_entries__", "__instancecheck__", "__subclasscheck__") and not (
+                isinstance(real_type, type) and issubclass(real_type, type)
+            ):
+                continue  # only a class is subclassed or used in isinstance()
+            namespace[name] = value
+    if _type_attribute(real_type, "__hash__") is None:
+        namespace["__hash__"] = None  # unhashable real type: not collections.abc.Hashable
+    cls = type(base.__name__, (_Slots,), namespace)
+    _forward_doc_and_module(cls)
+    _NARROWED[key] = cls
+    return cls
 
 
 def _forward_doc_and_module(cls: type) -> None:
@@ -327,7 +396,7 @@ def needs_real_object(importer: "FrameType", attr: str) -> bool:
 class Deferred(_StandIn):
     """``from X import attr`` of a lazy X, bound before X has run."""
 
-    __slots__ = ("_lm_globals",)
+    __slots__ = ()
 
     def __init__(
         self, module: "ModuleType", attr: str, importer_globals: dict[str, object], site: str | None
@@ -336,6 +405,27 @@ class Deferred(_StandIn):
         _set(self, "_lm_attr", attr)
         _set(self, "_lm_globals", importer_globals)
         _set(self, "_lm_site", site)
+
+    def _lm_capture(self, namespace: dict[str, object]) -> None:
+        """Take the value right after the module's code ran (called by the load, before names
+        bound on the module later are put back): what the import statement would have bound.
+        A later ``import X.attr`` of a submodule that shadows a function must not change it."""
+        attr: str = _get(self, "_lm_attr")
+        try:
+            _get(self, "_lm_value")
+        except AttributeError:
+            if attr in namespace:
+                self._lm_bind(namespace[attr])
+
+    def _lm_bind(self, value: object) -> None:
+        _set(self, "_lm_value", value)
+        namespace: dict[str, object] = _get(self, "_lm_globals")
+        for key, bound in list(namespace.items()):
+            if bound is self:
+                namespace[key] = value  # reify: the importer's name now is the real object
+        # Copies held elsewhere keep this object: from now on it offers only what the real
+        # object's type offers, so structural checks answer as for the real object.
+        _set_class(self, _narrowed_class(Deferred, type(value)))
 
     def _lm_resolve(self) -> "Any":
         try:
@@ -367,11 +457,11 @@ class Deferred(_StandIn):
                     f"{_get(self, '_lm_site') or 'an unknown site'}"
                 )
                 raise error from None
-        _set(self, "_lm_value", value)
-        namespace: dict[str, object] = _get(self, "_lm_globals")
-        for key, bound in list(namespace.items()):
-            if bound is self:
-                namespace[key] = value  # reify: the importer's name now is the real object
+        try:
+            return _get(self, "_lm_value")  # captured by the load this access ran
+        except AttributeError:
+            pass
+        self._lm_bind(value)
         return value
 
 

@@ -118,7 +118,7 @@ class DisabledModule(ModuleType):
 class Disabled(_StandIn):
     """``from X import attr`` of a disabled X: every use raises DisabledModuleError."""
 
-    __slots__ = ("_lm_state",)
+    __slots__ = ()
 
     def __init__(self, module: "ModuleType", attr: str, state: "Pending") -> None:
         _set(self, "_lm_module", module)

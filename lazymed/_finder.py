@@ -16,7 +16,13 @@ behind the routes are imported by the first import of a registered name.
 import sys
 
 from ._cpython import ModuleSpec as _ModuleSpec
-from ._cpython import find_and_load_unlocked_code, find_real_spec, find_spec_code, getframe
+from ._cpython import (
+    find_and_load_unlocked_code,
+    find_real_spec,
+    find_spec_code,
+    getframe,
+    import_asking,
+)
 from ._registry import REGISTRY
 
 TYPE_CHECKING = False
@@ -51,7 +57,12 @@ class LazyFinder:
         if caller.f_code is not find_spec_code or (
             caller.f_back is not None and caller.f_back.f_code is not find_and_load_unlocked_code
         ):
-            return None  # a query (importlib.util.find_spec, pkgutil, runpy): the real answer
+            # A query (importlib.util.find_spec, pkgutil, runpy): the real answer, unless another
+            # finder ahead of this one (wrapt's post-import hooks) asks on behalf of an import.
+            outer = import_asking(name, caller.f_back)
+            if outer is None:
+                return None
+            caller = outer
         existing = sys.modules.get(name, _ABSENT)
         if existing is not _ABSENT:
             return _spec_for_existing(name, existing)
@@ -62,7 +73,7 @@ class LazyFinder:
             from ._disabled import spec_for  # first import of a disabled name
 
             return spec_for(name, spec)
-        return _spec_for_lazy(name, spec)
+        return _spec_for_lazy(name, spec, caller)
 
     def real_spec(
         self, name: str, path: "Sequence[str] | None", target: "ModuleType | None"
@@ -114,16 +125,31 @@ def _spec_for_ancestor(name: str, spec: "ModuleSpec | None") -> "ModuleSpec | No
     return empty
 
 
-def _spec_for_lazy(name: str, spec: "ModuleSpec | None") -> "ModuleSpec | None":
+def _spec_for_lazy(
+    name: str, spec: "ModuleSpec | None", caller: "FrameType"
+) -> "ModuleSpec | None":
     if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
         return spec  # not found (ModuleNotFoundError at the statement), or namespace package
+    if not hasattr(spec.loader, "create_module"):
+        return spec  # importlib's own ImportError: "loaders that define exec_module() must ..."
     # Off the install path: the first lazy import loads them (with _module, the class).
+    from ._guarded import guard, importing_frame
     from ._load import loading_stack
     from ._loaders import LazyLoader
 
     defer = not loading_stack()
     # Inside a load (a package's own internal imports): run now, after pending parents;
     # recorded in status() only when registered by name.
-    loader = LazyLoader(spec.loader, defer, record=defer or name in REGISTRY.lazy)
+    record = defer or name in REGISTRY.lazy
+    guarded_at = None
+    if defer:
+        # `try: import X / except ImportError:` needs the failure now, as eager import gives
+        # it (PEP 810 refuses `lazy import` inside try for this reason).
+        importer = importing_frame(caller)
+        guarded_at = None if importer is None else guard(importer)
+        defer = guarded_at is None
+    loader = LazyLoader(spec.loader, defer, record=record)
+    if guarded_at is not None:
+        loader.reason = f"the import statement (a handler of ImportError at {guarded_at})"
     spec.loader = loader  # type: ignore[assignment]  # duck-typed Loader
     return spec

@@ -10,8 +10,8 @@ import sys
 
 from . import _cpython
 from ._config import Config, check_module_name, env_flag, load_config
-from ._errors import ConfigError, LazymedWarning
 from ._finder import LazyFinder
+from ._pyproject import config_error
 from ._registry import LOADED, REGISTRY
 
 _FINDER = LazyFinder()
@@ -80,9 +80,11 @@ def install(
     if REGISTRY.installed:
         if REGISTRY.config == cfg and _FINDER in sys.meta_path:
             return
-        raise ConfigError(_reinstall_message(REGISTRY.config, cfg))
+        raise config_error(_reinstall_message(REGISTRY.config, cfg))
     if not cfg.sources:
         import warnings  # only when there is something to say
+
+        from ._errors import LazymedWarning
 
         warnings.warn(
             "lazymed.install() found no [tool.lazymed] table (searched upwards from the "
@@ -103,6 +105,8 @@ def _fail_closed(problem: str) -> None:
         return
     _warned.append(problem)
     import warnings  # only when there is something to say
+
+    from ._errors import LazymedWarning
 
     warnings.warn(
         f"lazymed.install() does nothing: {problem}. Every import stays eager (as with "
@@ -142,7 +146,7 @@ def _backend(cfg: Config) -> str:
     or ``deep`` this interpreter cannot give."""
     backend = cfg.backend
     if backend == "native" and not _PEP810:
-        raise ConfigError(
+        raise config_error(
             f"backend = 'native' (from {cfg.describe('backend')}) needs Python 3.15 or newer "
             f"(PEP 810 lazy imports); this is Python {sys.version.split()[0]}. Use 'finder' "
             "(the default), or 'auto' to take 'native' where it is available."
@@ -154,25 +158,27 @@ def _backend(cfg: Config) -> str:
         backend = "native" if _PEP810 and asked else "finder"
     for name in cfg.deep:
         if REGISTRY.role_of(name) != "lazy":
-            raise ConfigError(
+            raise config_error(
                 f"deep = [{name!r}] (from {cfg.describe('deep')}): {name!r} is not registered "
                 "lazy (nor inside a package that is); deep laziness applies to packages "
                 "listed in `lazy`. Add it to `lazy`."
             )
     if cfg.deep and backend != "native":
         if cfg.backend == "finder":
-            raise ConfigError(
+            raise config_error(
                 f"deep (from {cfg.describe('deep')}) needs backend = 'native' (Python 3.15+, "
                 "PEP 810); the finder keeps a lazy package's own imports eager. Set "
                 "backend = 'native' or 'auto', or remove deep."
             )
         import warnings  # only when there is something to say
 
+        from ._errors import LazymedWarning
+
         warnings.warn(
             f"deep (from {cfg.describe('deep')}) is ignored: backend = 'auto' fell back to the "
             f"finder on Python {sys.version.split()[0]} (deep laziness needs PEP 810, 3.15+)",
             LazymedWarning,
-            stacklevel=5,
+            stacklevel=4,
         )
     return backend
 
@@ -207,6 +213,8 @@ def _check_and_import(cfg: Config) -> None:
             record.state = LOADED
             record.imported_at = record.imported_at or "before lazymed.install()"
             import warnings  # only when there is something to say
+
+            from ._errors import LazymedWarning
 
             warnings.warn(
                 f"{name!r} is registered {record.role} but was already imported before "

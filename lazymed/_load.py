@@ -74,6 +74,7 @@ class Pending:
         "record",
         "snapshot",
         "spec",
+        "standins",
         "warning",
     )
 
@@ -96,6 +97,9 @@ class Pending:
         self.detached = False
         self.warning: str | None = None  # issued after the load, at the first use
         self.loading_tid: int | None = None
+        # Deferred `from X import name` stand-ins bound before X ran: each takes its value
+        # right after X's code runs (see _execute), as the import statement would have.
+        self.standins: list[object] = []
 
 
 def pending(module: object) -> "Pending | None":
@@ -188,13 +192,20 @@ def _lock_unlock_module(name: str) -> None:
     original_lock_unlock(name)
 
 
-def load(state: "Pending", attr: str | None, caller: "FrameType | None") -> None:
+def load(
+    state: "Pending", attr: str | None, caller: "FrameType | None", statement: bool = True
+) -> None:
     """Run a pending lazy module (its pending parents first, in eager import order).
 
     Blocks while another thread loads it; returns at once when this thread already is (the
     caller then sees the partly initialised module, as with eager imports). Exceptions from the
     module's code propagate with a PEP 678 note naming the module, where it was imported and what
     first used it; the module is reset to its unloaded state and the next access retries.
+
+    ``statement``: the load runs for an import statement (``from X import name``, an import
+    inside another module's load), which then fails as an eager one would, leaving no attribute
+    on the parent package. ``False``: a use after the import statement succeeded; a failed load
+    keeps the module bound on its parent, so the next access through the parent retries too.
     """
     load_parents(state.name, caller)
     if pending(state.module) is not state:
@@ -209,7 +220,7 @@ def load(state: "Pending", attr: str | None, caller: "FrameType | None") -> None
     try:
         if pending(state.module) is not state or state.loading_tid is not None:
             return  # loaded by another thread while we waited
-        callbacks = _execute(state, attr, caller)
+        callbacks = _execute(state, attr, caller, statement)
     finally:
         lock.release()
     for callback in callbacks:
@@ -244,7 +255,7 @@ def load_parents(name: str, caller: "FrameType | None") -> None:
 
 
 def _execute(
-    state: "Pending", attr: str | None, caller: "FrameType | None"
+    state: "Pending", attr: str | None, caller: "FrameType | None", statement: bool
 ) -> "list[Callable[[ModuleType], object]]":
     module = state.module
     name = state.name
@@ -293,12 +304,14 @@ def _execute(
         namespace.update(before)
         if type(module) is not state.lazy_class:
             object.__setattr__(module, "__class__", state.lazy_class)
-        # As a failed eager import does: no sys.modules entry, no attribute on the parent
-        # package. The object stays bound where it was imported and retries on next use; a
-        # new import of the name gets this object back (see LazyLoader.create_module).
+        # As a failed eager import does: no sys.modules entry. The object stays bound where it
+        # was imported and retries on next use; a new import of the name gets this object back
+        # (see LazyLoader.create_module). On the parent package it stays bound only when the
+        # import statement had succeeded (`import a.b.c`, then `a.b.c.x` failed): the program
+        # reaches it through the parent, and that access retries as the bound object does.
         sys.modules.pop(name, None)
         parent_module = sys.modules.get(parent_name) if parent_name else None
-        if parent_module is not None:
+        if parent_module is not None and statement:
             parent_ns = _module_getattribute(parent_module, "__dict__")
             if parent_ns.get(key) is module:
                 del parent_ns[key]
@@ -322,6 +335,9 @@ def _execute(
     rss1 = rss_bytes()
     stack.pop()
 
+    for standin in state.standins:
+        standin._lm_capture(namespace)  # type: ignore[attr-defined]  # _deferred.Deferred
+    state.standins.clear()
     for attr_name, value in state.reapply.items():
         if namespace.get(attr_name, reapply) is not value:
             namespace[attr_name] = value

@@ -76,6 +76,7 @@ class LazyLoader:
         self.defer = defer
         self.record = record  # registered names get a status() record; covered submodules
         self.existing: ExistingLoader | None = None  # not, when they merely run inside a load
+        self.reason: str | None = None  # why a registered name runs at its import statement
 
     def __getattr__(self, attr: str) -> object:
         # get_resource_reader, get_filename, get_data, is_package, get_code, get_source, ...
@@ -103,6 +104,12 @@ class LazyLoader:
             self.existing = ExistingLoader(existing)
             return existing
         module: ModuleType | None = self.real.create_module(spec)
+        if module is not None and self.defer:
+            # A loader that builds its module (not one importlib knows, see builds_module):
+            # it cannot be deferred. Run it now, its pending parents first.
+            with unlocked(spec.name):
+                load_parents(spec.name, getframe(1))
+            self.defer = False
         if module is not None or not self.defer:
             return module  # built by the loader (cannot be deferred), or running now
         return LazyModule(spec.name)
@@ -123,6 +130,7 @@ class LazyLoader:
             and type(module) is LazyModule
             and register(module, self.real, REGISTRY.record(module.__name__, "lazy"), False)
         ):
+            _adopt_post_import_hooks(module.__name__)
             return
         if type(module) is LazyModule:  # its spec could not carry the pending state
             object.__setattr__(module, "__class__", type(sys))
@@ -130,6 +138,8 @@ class LazyLoader:
         record = REGISTRY.record(module.__name__, "lazy") if self.record else None
         if record is not None and record.imported_at is None:
             record.imported_at = call_site(getframe(1))
+        if record is not None and self.reason is not None:
+            record.first_used_at = self.reason
         stack = loading_stack()
         stack.append(module.__name__)  # a load inside a load: error chains name both
         # Measured only for a status() record: two /proc reads per module add up in a
@@ -144,3 +154,20 @@ class LazyLoader:
         record.loaded(now() - t0, rss0, rss_bytes())
         if stack and record.first_used_at is None:
             record.first_used_at = f"the load of lazy module {stack[-1]!r}"
+
+
+def _adopt_post_import_hooks(name: str) -> None:
+    """Move wrapt's post-import hooks for ``name`` (registered by APM and tracing agents through
+    ``wrapt.when_imported`` / ``register_post_import_hook``) to lazymed's ``on_load`` callbacks, so
+    they run when the module really loads rather than on the pending module at the import
+    statement (which would load it there). Reads wrapt only when the program imported it."""
+    importer = sys.modules.get("wrapt.importer")
+    hooks_table = getattr(importer, "_post_import_hooks", None)
+    lock = getattr(importer, "_post_import_hooks_lock", None)
+    if not isinstance(hooks_table, dict) or lock is None:
+        return
+    with lock:
+        hooks = hooks_table.pop(name, None)
+    if hooks:
+        with REGISTRY.lock:
+            REGISTRY.callbacks.setdefault(name, []).extend(h for h in hooks if callable(h))

@@ -15,6 +15,7 @@ import _thread
 import sys
 
 from ._cpython import (
+    attribute_syntax,
     find_and_load_unlocked_code,
     find_real_spec,
     from_import_frame,
@@ -23,9 +24,11 @@ from ._cpython import (
     module_level,
     unlocked,
 )
+from ._errors import LazymedWarning
 from ._load import Pending, load, pending
 from ._probe import call_site
 from ._registry import REGISTRY
+from ._tool_probes import PROBES, provably_absent
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -52,9 +55,6 @@ NO_LOAD = frozenset(
         "__cached__",
         "__dict__",
         "__class__",
-        # Probed on every object by inspect.unwrap (inspect.getsource, signature, doctest);
-        # no module defines it in practice.
-        "__wrapped__",
     }
 )
 
@@ -77,10 +77,17 @@ class LazyModule(ModuleType):
             # package's own imports of pending submodules run them through _lock_unlock_module.)
             return _module_getattribute(self, attr)
         caller = getframe(1)
+        if attr in PROBES and not attribute_syntax(caller) and _probe_absent(self, attr):
+            # getattr()/hasattr() probes of tools (pytest collection, inspect.unwrap) that the
+            # module's files prove it would fail: answered without running it (see _tool_probes).
+            raise AttributeError(f"module {state.name!r} has no attribute {attr!r}")
         importer = from_import_frame(caller)
+        early: str | None = None
         if importer is not None and attr != "__all__":
             found = _from_import_submodule(self, state, attr, caller, importer)
-            if found is not _NOT_A_SUBMODULE:
+            if isinstance(found, _WhyNot):
+                early = found  # a submodule the package may bind to something else
+            elif found is not _NOT_A_SUBMODULE:
                 return found
             config = REGISTRY.config
             if (
@@ -94,8 +101,13 @@ class LazyModule(ModuleType):
                 from ._deferred import Deferred, needs_real_object
 
                 if not needs_real_object(importer, attr):
-                    return Deferred(self, attr, importer.f_globals, call_site(importer))
-        load(state, attr, caller)
+                    standin = Deferred(self, attr, importer.f_globals, call_site(importer))
+                    state.standins.append(standin)
+                    return standin
+        if early is not None and importer is not None:
+            statement = f"from {state.name} import {attr}"
+            _ran_early(state, statement, importer, early)
+        load(state, attr, caller, statement=importer is not None)
         if pending(self) is None:
             # Loaded: look up again through the module's class now, which may be its own
             # (a ModuleType subclass with __getattr__, as pygments' lexers module has).
@@ -107,24 +119,52 @@ class LazyModule(ModuleType):
             # Another class from outside would unhook the load for good: run the module first.
             state = pending(self)
             if state is not None and state.loading_tid != _get_ident():
-                load(state, attr, getframe(1))
+                load(state, attr, getframe(1), statement=False)
         ModuleType.__setattr__(self, attr, value)
 
     def __delattr__(self, attr: str) -> None:
         state = pending(self)
         if state is not None:
-            load(state, attr, getframe(1))
+            load(state, attr, getframe(1), statement=False)
         ModuleType.__delattr__(self, attr)
 
     def __dir__(self) -> list[str]:
         # dir() lists the module's own names, which only its code can create: load first.
         state = pending(self)
         if state is not None:
-            load(state, "__dir__", getframe(1))
+            load(state, "__dir__", getframe(1), statement=False)
         return list(_module_dir(self))
 
 
 _NOT_A_SUBMODULE = object()
+
+
+class _WhyNot(str):
+    """Not answered without running the package, and why (``"file:line: code"``)."""
+
+
+def _ran_early(state: "Pending", statement: str, importer: "FrameType", reason: str) -> None:
+    """The package runs at ``statement`` (in ``importer``), before its first use: say why, in
+    its record (``status()``, ``lazymed check``) and as a LazymedWarning at the statement."""
+    site = call_site(importer) or "<unknown>:0"
+    message = (
+        f"lazy package {state.name!r} runs at `{statement}` ({site}), before its first use: "
+        f"{reason}"
+    )
+    state.record.early_reason = message
+    import warnings  # only when there is something to say
+
+    filename, _, line = site.rpartition(":")
+    warnings.warn_explicit(
+        message, LazymedWarning, filename, int(line) if line.isdigit() else 0, "lazymed"
+    )
+
+
+def _probe_absent(module: "LazyModule", attr: str) -> bool:
+    spec = _module_getattribute(module, "__spec__")
+    origin = getattr(spec, "origin", None)
+    locations = getattr(spec, "submodule_search_locations", None)
+    return provably_absent(origin, None if locations is None else list(locations), attr)
 
 
 def _from_import_submodule(
@@ -146,23 +186,25 @@ def _from_import_submodule(
     value = namespace.get(attr, _NOT_A_SUBMODULE)
     if value is not _NOT_A_SUBMODULE and sys.modules.get(full) is not value:
         return _NOT_A_SUBMODULE  # set by someone else: only the package's code can say
-    from ._bindings import binds_only_submodule  # imports ast (~2 ms): this question only
+    if value is _NOT_A_SUBMODULE:
+        if caller is importer:
+            return _NOT_A_SUBMODULE  # IMPORT_FROM of a name the package does not have yet
+        # importlib's _handle_fromlist probing hasattr(pkg, attr): is there such a submodule?
+        if find_real_spec(full, path) is None:
+            return _NOT_A_SUBMODULE
+    from ._bindings import why_not_only_submodule  # static reading: this question only
 
     init_file = namespace.get("__file__")
-    if not binds_only_submodule(
+    why = why_not_only_submodule(
         state.name,
         init_file if isinstance(init_file, str) else None,
         attr,
         _pending_ancestors(state.name),
-    ):
-        return _NOT_A_SUBMODULE
+    )
+    if why is not None:
+        return _WhyNot(why)
     if value is not _NOT_A_SUBMODULE:
         return value  # the lazy submodule, bound on the package by the import system
-    if caller is importer:
-        return _NOT_A_SUBMODULE  # IMPORT_FROM of a name the package does not have yet
-    # importlib's _handle_fromlist probing hasattr(pkg, attr): is there such a submodule?
-    if find_real_spec(full, path) is None:
-        return _NOT_A_SUBMODULE
     # "absent": _handle_fromlist imports pkg.sub (a lazy module) and binds it on the package
     raise AttributeError(attr)
 
@@ -170,10 +212,11 @@ def _from_import_submodule(
 def _before_submodule_import(package: "ModuleType") -> object:
     """importlib (``_find_and_load_unlocked``) is about to find a submodule through a pending
     package's ``__path__``. Run the package first, as eager import order would have, when its
-    code may decide what that submodule is: its ``__init__`` may change ``__path__`` or
-    ``sys.modules`` (:func:`lazymed._bindings.may_change_imports`), or the submodule cannot be
-    found on the current ``__path__`` (the package may create or alias it, as
-    ``requests.packages`` does).
+    code may decide what that submodule is: its import-time code may change ``__path__``,
+    import hooks or the submodule's ``sys.modules`` entry (:func:`lazymed._bindings.import_change`),
+    or the submodule cannot be found on the current ``__path__`` (the package may create or
+    alias it, as ``requests.packages`` does). Then it warns (LazymedWarning at the import
+    statement) and records why (``status()``'s ``early_reason``).
 
     Returns the ``__path__`` importlib should use (the package's, or its replacement's if it
     replaced itself), or None to read it as usual. A stand-in ``[]`` when the module is no
@@ -187,17 +230,28 @@ def _before_submodule_import(package: "ModuleType") -> object:
     namespace = _module_getattribute(package, "__dict__")
     importer = getframe(2)
     child = importer.f_locals.get("name")
-    from ._bindings import may_change_imports  # imports ast (~2 ms): this question only
-
-    init_file = namespace.get("__file__")
-    run = may_change_imports(state.name, init_file if isinstance(init_file, str) else None)
+    if not isinstance(child, str):
+        return None  # not importlib as we know it: let it read __path__ as usual
     path = namespace.get("__path__")
-    if not run and path is None:
-        run = True  # not a package: only its own code can make `child` importable
-    if not run and isinstance(child, str):
-        run = find_real_spec(child, path) is None
-    if not run:
-        return None
+    if path is None:
+        reason = f"{state.name} is not a package; only its code can make {child!r} importable"
+    elif (spec := find_real_spec(child, path)) is None:
+        reason = f"{child!r} is not on {state.name}.__path__; the package's code may create it"
+    else:
+        from ._bindings import import_change  # static reading (cached): this question only
+
+        init_file = namespace.get("__file__")
+        change = import_change(
+            state.name,
+            init_file if isinstance(init_file, str) else None,
+            child,
+            _pending_ancestors(state.name),
+            found=spec.origin is not None,  # a regular module/package, not a namespace portion
+        )
+        if change is None:
+            return None
+        reason = f"{change} may change how {child!r} is found"
+    _ran_early(state, f"import {child}", importer, reason)
     try:
         with unlocked(child if isinstance(child, str) else state.name):
             load(state, "__path__", importer)
@@ -211,9 +265,41 @@ def _before_submodule_import(package: "ModuleType") -> object:
         ) from exc
     if pending(package) is None:
         path = getattr(package, "__path__", None)  # a replacement's, if it replaced itself
-    if path is None and isinstance(child, str) and child in sys.modules:
-        return []
+    if child in sys.modules:
+        # The package's code imported `child` itself. Eager import returns it at once ("the
+        # parent import may have imported it") and leaves the package's binding of the name
+        # alone (`from .version import version`); importlib here goes on and would set the
+        # submodule on the package: keep what the package bound.
+        _keep_binding(sys.modules.get(state.name), child.rpartition(".")[2])
+        if path is None:
+            return []
     return path
+
+
+class _KeepBinding(ModuleType):
+    """A package's class for the moment between lazymed running it early and importlib
+    setting the submodule it had already imported on it (see _keep_binding)."""
+
+    def __setattr__(self, attr: str, value: object) -> None:
+        namespace = _module_getattribute(self, "__dict__")
+        kept = namespace.get("__lazymed_keep__")
+        if kept is not None:
+            del namespace["__lazymed_keep__"]
+            object.__setattr__(self, "__class__", kept[1])
+            if attr == kept[0] and getframe(1).f_code is find_and_load_unlocked_code:
+                return  # the write eager import skips
+        setattr(self, attr, value)
+
+
+def _keep_binding(package: object, key: str) -> None:
+    """Make the next ``setattr(package, key, submodule)`` by importlib's
+    ``_find_and_load_unlocked`` a no-op, as eager import has it; any other write first puts the
+    package's own class back."""
+    if type(package) is not ModuleType:
+        return  # a replacement object or a class of the package's own: leave it be
+    assert isinstance(package, ModuleType)
+    _module_getattribute(package, "__dict__")["__lazymed_keep__"] = (key, ModuleType)
+    object.__setattr__(package, "__class__", _KeepBinding)
 
 
 def _pending_ancestors(name: str) -> "list[tuple[str, str | None]]":

@@ -12,7 +12,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import FrameType
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 try:
     _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 except (AttributeError, ValueError, OSError):  # not POSIX
@@ -39,7 +39,7 @@ def call_site(frame: "FrameType | None") -> str | None:
     """``"file:line"`` of the first frame at or above ``frame`` outside importlib and lazymed."""
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith("<frozen importlib") and not filename.startswith(_PACKAGE_DIR):
+        if not filename.startswith("<frozen importlib") and not filename.startswith(PACKAGE_DIR):
             return f"{filename}:{frame.f_lineno}"
         frame = frame.f_back
     return None

@@ -10,8 +10,20 @@ import marshal
 import os
 import sys
 
-from ._errors import ConfigError
 from ._keys import SCHEMA
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._errors import ConfigError
+
+
+def config_error(message: str) -> "ConfigError":
+    """A ConfigError with ``message``. Imports :mod:`lazymed._errors` only on this error path:
+    one file less on the install path (~0.1 ms of a ~24 ms start)."""
+    from ._errors import ConfigError
+
+    return ConfigError(message)
+
 
 _CACHE_VERSION = 2
 # A parse-cache entry: (raw [tool.lazymed] table, validated tables or None, stamp, cache file)
@@ -74,7 +86,7 @@ def read(path: str) -> Entry:
     try:
         st = os.stat(path)
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the configuration file: {exc.strerror}") from None
+        raise config_error(f"{path}: cannot read the configuration file: {exc.strerror}") from None
     # The schema is part of the key: validated tables cached by another version stay unused.
     # ctime too: `cp -p` keeps size, mtime and inode, but nothing in user space sets ctime back.
     stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, repr(SCHEMA))
@@ -118,15 +130,15 @@ def _parse(path: str) -> dict[str, object] | None:
         with open(path, "rb") as fh:
             document = tomllib.load(fh)
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the configuration file: {exc.strerror}") from None
+        raise config_error(f"{path}: cannot read the configuration file: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        raise config_error(f"{path}: invalid TOML: {exc}") from None
     tool = document.get("tool")
     if not isinstance(tool, dict) or "lazymed" not in tool:
         return None
     table = tool["lazymed"]
     if not isinstance(table, dict):
-        raise ConfigError(
+        raise config_error(
             f"{path}: [tool.lazymed] must be a table, got {type(table).__name__} {table!r}"
         )
     return table

@@ -29,6 +29,7 @@ class Record:
 
     __slots__ = (
         "detached",
+        "early_reason",
         "error",
         "first_used_at",
         "first_used_attr",
@@ -53,6 +54,8 @@ class Record:
         self.load_seconds: float | None = None
         self.rss_growth_bytes: int | None = None
         self.error: str | None = None
+        # Why it ran at an import statement rather than at its first use (see _module).
+        self.early_reason: str | None = None
 
     def loaded(self, seconds: float, rss_before: int | None, rss_after: int | None) -> None:
         """Mark the module loaded: ``seconds`` its code took, RSS readings around it (bytes)."""

@@ -5,6 +5,7 @@ import dataclasses
 import sys
 
 from ._install import is_installed
+from ._keys import DEFAULTS
 from ._registry import REGISTRY
 
 
@@ -19,6 +20,9 @@ class ModuleStatus:
     the load, in bytes (``/proc/self/statm``; ``None`` without procfs). ``imported_at`` /
     ``first_used_at``: ``"file:line"`` of the import statement and of the access that loaded it;
     ``first_used_attr`` the attribute read there. ``error``: ``"Type: message"`` of a failed load.
+    ``early_reason``: why a lazy package ran at an import statement (``import pkg.sub``,
+    ``from pkg import sub``) rather than at its first use — the statement and its site, and the
+    ``"file:line: code"`` of the package code that forced it — or ``None``.
     """
 
     name: str
@@ -30,24 +34,40 @@ class ModuleStatus:
     first_used_at: str | None
     first_used_attr: str | None
     error: str | None
+    early_reason: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class Status:
     """Everything ``status()`` reports: whether lazymed is installed, the config file and active
     profile it read (``None``: none), one :class:`ModuleStatus` per registered module, in
-    registration order, the backend, and what PEP 810 holds lazy beside them (Python 3.15+)."""
+    registration order, the effective configuration tools need (the profiler, ``check``), the
+    backend, and what PEP 810 holds lazy beside lazymed's own (Python 3.15+):
+
+    ``lazy``, ``critical``, ``disabled_modules``: the configured dotted names, as configured
+    (each covers its submodules), after every layer (file, profile, ``LAZYMED_*``, keywords).
+    ``profiles``: the profile names the file defines. ``sources``: where each setting came from,
+    keyed by dotted key (``"lazy"``, ``"from_import"``, ...; sub-table keys as
+    ``"table.key"``): ``"<file> [tool.lazymed]"``, ``"<file> [tool.lazymed.profiles.NAME]"``,
+    ``"environment LAZYMED_LAZY"``, ``"install() keyword"`` or ``"default"``. Empty when lazymed
+    was never installed. ``backend``: ``"finder"`` or ``"native"`` (PEP 810, Python 3.15+);
+    ``None`` when not installed. ``pep810_lazy``: ``(name, role)`` for each name PEP 810 holds
+    lazy (``sys.lazy_modules``): role ``"lazy"``/``"disabled"``/``"critical"`` for names lazymed
+    manages, ``"program"`` for the program's (and the standard library's) own lazy imports;
+    empty before 3.15.
+    """
 
     installed: bool
     config_path: str | None
     profile: str | None
     from_import: str | None
     modules: "tuple[ModuleStatus, ...]"
-    #: ``"finder"`` or ``"native"`` (PEP 810, Python 3.15+); ``None`` when not installed.
+    lazy: tuple[str, ...] = ()
+    critical: tuple[str, ...] = ()
+    disabled_modules: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
+    sources: dict[str, str] = dataclasses.field(default_factory=dict)
     backend: str | None = None
-    #: ``(name, role)`` for each name PEP 810 holds lazy (``sys.lazy_modules``, Python 3.15+):
-    #: role ``"lazy"``/``"disabled"``/``"critical"`` for names lazymed manages, ``"program"``
-    #: for the program's (and the standard library's) own lazy imports. Empty before 3.15.
     pep810_lazy: "tuple[tuple[str, str], ...]" = ()
 
     def module(self, name: str) -> "ModuleStatus":
@@ -77,21 +97,32 @@ def status() -> "Status":
                 first_used_at=r.first_used_at,
                 first_used_attr=r.first_used_attr,
                 error=r.error,
+                early_reason=r.early_reason,
             )
             for r in records
         )
     config = REGISTRY.config
-    installed = is_installed()
     native = sys.modules.get(f"{__package__}._native")
+    pep810_lazy = tuple(native.lazy_modules()) if native is not None else ()
+    if config is None:
+        return Status(is_installed(), None, None, None, modules, pep810_lazy=pep810_lazy)
+    installed = is_installed()
     backend = None
     if installed:
         backend = "native" if native is not None and native.active() == "native" else "finder"
+    sources = {key: config.describe(key) for key in DEFAULTS}
+    sources.update(config.sources)
     return Status(
         installed=installed,
-        config_path=None if config is None else config.path,
-        profile=None if config is None else config.profile,
-        from_import=None if config is None else config.from_import,
+        config_path=config.path,
+        profile=config.profile,
+        from_import=config.from_import,
         modules=modules,
+        lazy=config.lazy,
+        critical=config.critical,
+        disabled_modules=config.disabled_modules,
+        profiles=config.profiles,
+        sources=sources,
         backend=backend,
-        pep810_lazy=tuple(native.lazy_modules()) if native is not None else (),
+        pep810_lazy=pep810_lazy,
     )

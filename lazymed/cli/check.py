@@ -667,6 +667,24 @@ def _problems_for(mod: ModuleReport) -> list[Problem]:
                     "the main thread, make it critical or use it once at start-up",
                 )
             )
+    lazy_roles = [r for r in mod.roles if r.role == "lazy" and r.in_effect]
+    if lazy_roles and res.kind == "package" and (res.origin or "").endswith("__init__.py"):
+        from lazymed._bindings import import_change  # static reading (ast), nothing imported
+
+        change = import_change(mod.name, res.origin)
+        if change is not None:
+            out.append(
+                Problem(
+                    "warning",
+                    "runs-early",
+                    mod.name,
+                    f"`import {mod.name}.<submodule>` runs lazy package {mod.name!r} at the "
+                    f"statement, before its first use: {change} may change how its "
+                    "submodules are found",
+                    "nothing to do if that code does change submodule resolution at import "
+                    "time; otherwise import the submodule where the package is first used",
+                )
+            )
     return out
 
 

@@ -668,3 +668,24 @@ def test_a_dashed_name_of_an_uninstalled_distribution_gets_a_spelling_hint(
     assert "hint: 'boom-sub' is not a module name" in proc.stderr
     assert "did you mean 'boom.sub'?" in proc.stderr
     assert not (tmp_path / "imported.txt").exists()
+
+
+def test_runs_early_names_the_line(tmp_path: Path) -> None:
+    """A lazy package whose import-time code may change how its submodules are found is
+    reported (it would run at `import pkg.sub`), with the file:line; nothing is imported."""
+    root = tmp_path / "site"
+    write_tree(
+        root,
+        {
+            "earlypkg/__init__.py": "import sys\n\nsys.meta_path.insert(0, None)\n" + BOOM,
+            "earlypkg/sub.py": "X = 1\n",
+            "quietpkg/__init__.py": "import sys\nsys.modules['unrelated'] = sys\n" + BOOM,
+            "quietpkg/sub.py": "X = 1\n",
+        },
+    )
+    proj = project(tmp_path, '[tool.lazymed]\nlazy = ["earlypkg", "quietpkg"]\n')
+    _, doc = check_json(tmp_path, cwd=proj, paths=(root,))
+    assert problems(doc) == {("warning", "runs-early", "earlypkg")}
+    (found,) = [p for p in doc["problems"] if p["code"] == "runs-early"]
+    assert f"{root / 'earlypkg' / '__init__.py'}:3: sys.meta_path.insert may" in found["message"]
+    assert not (tmp_path / "imported.txt").exists()

@@ -34,7 +34,7 @@ def _stand_ins() -> tuple[types.SimpleNamespace, types.SimpleNamespace]:
     external = sys.modules["_frozen_importlib_external"]
     names = [n for n in dir(bootstrap) if not n.startswith("__")]
     fake_b = types.SimpleNamespace(**{n: getattr(bootstrap, n) for n in names})
-    fake_e = types.SimpleNamespace(_LoaderBasics=external._LoaderBasics)
+    fake_e = types.SimpleNamespace(ExtensionFileLoader=external.ExtensionFileLoader)
     return fake_b, fake_e
 
 
@@ -97,8 +97,8 @@ print(json.dumps({{
     ("setup", "piece"),
     [
         (
-            "import _frozen_importlib_external as e; del e._LoaderBasics",
-            "needs: _frozen_importlib_external._LoaderBasics",
+            "import _frozen_importlib as b; del b._DeadlockError",
+            "needs: _frozen_importlib._DeadlockError",
         ),
         ("sys.version_info = (3, 99, 0, 'final', 0)", "Python 3.99 is not one lazymed"),
     ],

@@ -101,12 +101,50 @@ def test_core_import_path_is_standard_library_only(tmp_path: Path) -> None:
         "re",
         "threading",
         "__future__",
+        "dis",
+        "opcode",
         "lazymed._validate",  # validation: only on a cache miss, overrides, or an error
     ):
         assert heavy not in result, heavy
     # the lazy packages: their module objects only, none of their code
     assert "google.cloud.storage.client" not in result
     assert [m for m in result if m.startswith("supabase")] == ["supabase"]
+
+
+INSTALL_PATH = {
+    "lazymed",
+    "lazymed._keys",
+    "lazymed._cpython",
+    "lazymed._pyproject",
+    "lazymed._config",
+    "lazymed._registry",
+    "lazymed._finder",
+    "lazymed._install",
+}
+
+
+def test_install_path_modules_are_exactly_these(tmp_path: Path) -> None:
+    """More files on the install path cost start-up time: the rest of the core loads at the
+    first lazy import, and nothing there imports dis or opcode."""
+    (tmp_path / "pyproject.toml").write_text('[tool.lazymed]\nlazy = ["lm_path_mod"]\n')
+    (tmp_path / "lm_path_mod.py").write_text("VALUE = 3\n")
+    env = {"LAZYMED_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(tmp_path)}
+    code = """
+        import sys, json
+        before = set(sys.modules)
+        import lazymed
+        lazymed.install()
+        at_install = sorted(set(sys.modules) - before)
+        import lm_path_mod
+        value = lm_path_mod.VALUE
+        later = sorted(set(sys.modules) - before)
+        print(json.dumps([at_install, later, value]))
+        """
+    assert run_python(code, cwd=tmp_path, env=env).returncode == 0  # warms the config cache
+    at_install, later, value = run_json(code, cwd=tmp_path, env=env)  # type: ignore[misc]
+    assert {m for m in at_install if m.startswith("lazymed")} == INSTALL_PATH
+    assert value == 3
+    assert not {"dis", "opcode", "_opcode_metadata", "lazymed._validate"} & set(later)
 
 
 def test_config_cache_keeps_tomllib_off_the_second_start(tmp_path: Path) -> None:

@@ -234,3 +234,194 @@ def test_state_after_load_equals_eager(tmp_path: Path, case: str) -> None:
         assert proc.returncode == 0, proc.stderr
         outputs.append(json.loads(proc.stdout.splitlines()[-1]))
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+# ------------------------------------------------ issue 11 #3: what makes `import pkg.sub` run pkg
+
+STAYS_LAZY = {
+    # sys.modules writes whose key cannot be pkg.sub or a parent of it
+    "unrelated_key": "import sys\nsys.modules['lm_elsewhere'] = sys\n",
+    "sibling_key": "import sys\nsys.modules[__name__ + '.other'] = sys\n",
+    # a computed import and a matching write, in functions nothing calls at import time
+    "uncalled_function": (
+        "import importlib, sys\n"
+        "def plugin(name):\n    return importlib.import_module(name)\n"
+        "def alias():\n    sys.modules[__name__ + '.sub'] = sys\n"
+    ),
+    "uncalled_method": (
+        "import sys\nclass Loader:\n    def install(self):\n        sys.meta_path.append(self)\n"
+    ),
+    "type_checking_and_main": (
+        "import sys\nTYPE_CHECKING = False\nif TYPE_CHECKING:\n    sys.modules['x'] = sys\n"
+        "if __name__ == '__main__':\n    sys.meta_path.clear()\n"
+    ),
+    # appends to __path__ cannot change a submodule already found on it, nor a finder put
+    # after the others on sys.meta_path
+    "extend_path": "import pkgutil\n__path__ = pkgutil.extend_path(__path__, __name__)\n",
+    "meta_path_append": (
+        "import sys\nclass F:\n    def find_spec(self, *a):\n        return None\n"
+        "sys.meta_path.append(F())\nfor f in filter(None, sys.meta_path):\n    pass\n"
+    ),
+    # re-registering the module the package imported itself under its own name
+    "identity_write": "import sys\nfrom . import other\nsys.modules[__name__ + '.other'] = other\n"
+    "from . import other as again\nsys.modules.update({'sl.sub.x': sys})\n",
+}
+
+RUNS_EARLY = {
+    "same_key": ("import sys\nsys.modules[__name__ + '.sub'] = sys\n", "__init__.py:"),
+    "self_replacement": (
+        "import sys, types\nnew = types.ModuleType(__name__)\nnew.__path__ = __path__\n"
+        "new.__spec__ = __spec__\nsys.modules[__name__] = new\n",
+        "new.__path__",
+    ),
+    "called_function": (
+        "import sys\ndef alias():\n    sys.modules[f'{__name__}.sub'] = sys\nalias()\n",
+        "sys.modules[f'{__name__}.sub']",
+    ),
+    "called_in_own_module": (
+        "from ._setup import install\ninstall()\n",
+        "_setup.py:",
+    ),
+    "used_class_method": (
+        "import sys\nclass Finder:\n    def install(self):\n        sys.meta_path.insert(0, self)\n"
+        "    def find_spec(self, *a):\n        return None\nFinder().install()\n",
+        "sys.meta_path",
+    ),
+    "computed_import_at_module_level": (
+        "import importlib\nfor n in ['_setup']:\n    importlib.import_module('.' + n, __name__)\n",
+        "import_module",
+    ),
+    "path_insert": ("import os\n__path__.insert(0, os.path.dirname(__file__))\n", "__path__"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STAYS_LAZY))
+def test_import_pkg_sub_stays_lazy_when_nothing_can_change_it(pkgs: Packages, case: str) -> None:
+    pkgs.module("sl", STAYS_LAZY[case], package=True)
+    pkgs.module("sl.sub", "X = 1\n")
+    pkgs.module("sl.other", "Y = 1\n")
+    lazymed.install(lazy=["sl"])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lazymed.LazymedWarning)
+        import sl.sub
+
+    assert pkgs.runs == []
+    assert lazymed.status().module("sl").early_reason is None
+    assert sl.sub.X == 1
+    assert pkgs.runs[0] == "sl" and pkgs.runs[-1] == "sl.sub"
+
+
+@pytest.mark.parametrize("case", sorted(RUNS_EARLY))
+def test_import_pkg_sub_runs_the_package_and_says_why(pkgs: Packages, case: str) -> None:
+    init, named = RUNS_EARLY[case]
+    pkgs.module("se", init, package=True)
+    pkgs.module("se.sub", "X = 1\n")
+    pkgs.module("se._setup", "import sys\ndef install():\n    sys.modules['se.sub'] = sys\n")
+    lazymed.install(lazy=["se"])
+    with pytest.warns(lazymed.LazymedWarning) as caught:
+        import se.sub  # noqa: F401
+    assert pkgs.runs[:1] == ["se"]
+    message = str(caught[0].message)
+    assert "runs at `import se.sub`" in message and named in message, message
+    assert caught[0].filename == __file__  # attributed to the import statement
+    reason = lazymed.status().module("se").early_reason
+    assert reason == message
+
+
+def test_from_import_that_runs_the_package_says_why(pkgs: Packages) -> None:
+    pkgs.module("sf", "from .leaf import leaf\n", package=True)
+    pkgs.module("sf.leaf", "def leaf():\n    return 2\n")
+    lazymed.install(lazy=["sf"])
+    with pytest.warns(lazymed.LazymedWarning, match=r"from sf import leaf.*may bind 'leaf'"):
+        from sf import leaf
+    assert leaf() == 2
+    assert "from sf import leaf" in (lazymed.status().module("sf").early_reason or "")
+
+
+ORACLE_PROGRAM = """
+import sys, json
+sys.path.insert(0, {root!r})
+{setup}
+import {child}
+child = sys.modules[{child!r}]
+getattr(child, '__doc__')  # first use
+parent = sys.modules[{parent!r}]
+import {child}  # again, as a program would
+bound = getattr(parent, {leaf!r}, 'MISSING')
+print(json.dumps([
+    type(bound).__name__, bound is sys.modules.get({child!r}), repr(bound)[:40] if
+    isinstance(bound, str) else None, sorted(k for k in sys.modules if k.startswith({top!r})),
+]))
+"""
+
+BINDING_CASES = {
+    # __init__ imports version.py itself (through an own module), then binds the name
+    "version_string": (
+        {
+            "bv/__init__.py": "from . import _util\nversion = '1.2'\n",
+            "bv/_util.py": "from bv.version import V\n",
+            "bv/version.py": "V = 1\n",
+        },
+        "bv.version",
+    ),
+    # the same, with a sys.modules write that makes lazymed run the package early
+    "version_string_run_early": (
+        {
+            "bw/__init__.py": (
+                "import sys\nsys.modules['bw.version.alias'] = sys\n"
+                "from . import _util\nversion = '1.2'\n"
+            ),
+            "bw/_util.py": "from bw.version import V\n",
+            "bw/version.py": "V = 1\n",
+        },
+        "bw.version",
+    ),
+    # a subpackage binds a function named like its submodule
+    "subpackage_function": (
+        {
+            "bb/__init__.py": "",
+            "bb/llms/__init__.py": "from .bedrock import bedrock\n",
+            "bb/llms/bedrock.py": "def bedrock():\n    return 1\n",
+        },
+        "bb.llms.bedrock",
+    ),
+    "subpackage_function_run_early": (
+        {
+            "bc/__init__.py": "",
+            "bc/llms/__init__.py": (
+                "import sys\nsys.path_importer_cache.get('x')  # lazymed runs this early\n"
+                "from .bedrock import bedrock\n"
+            ),
+            "bc/llms/bedrock.py": "def bedrock():\n    return 1\n",
+        },
+        "bc.llms.bedrock",
+    ),
+    # the package defines a name but does not import the submodule: eager rebinds it
+    "shadow_without_import": (
+        {"bs/__init__.py": "version = '1.2'\n", "bs/version.py": "V = 1\n"},
+        "bs.version",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BINDING_CASES))
+def test_package_binding_of_a_submodule_name_equals_eager(tmp_path: Path, case: str) -> None:
+    """Eager CPython keeps what the package's own code bound to a name that is also a
+    submodule it imported itself; lazymed must too, whether the package runs early or late."""
+    files, child = BINDING_CASES[case]
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    top = child.split(".")[0]
+    parent, _, leaf = child.rpartition(".")
+    outputs = []
+    for setup in ("", f"import lazymed\nlazymed.install(lazy=[{top!r}])"):
+        code = ORACLE_PROGRAM.format(
+            root=str(tmp_path), setup=setup, child=child, parent=parent, leaf=leaf, top=top
+        )
+        proc = run_python(code, args=["-W", "ignore", "-c", textwrap.dedent(code)])
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(json.loads(proc.stdout.splitlines()[-1]))
+    assert outputs[1] == outputs[0]

@@ -8,9 +8,10 @@ import pickle
 import sys
 import threading
 import types
+from pathlib import Path
 
 import pytest
-from conftest import Packages
+from conftest import Packages, run_json, run_python
 
 import lazymed
 from lazymed import DisabledModuleError
@@ -601,7 +602,7 @@ def test_package_replacing_itself_gives_its_replacements_path(pkgs: Packages) ->
 def test_attribute_error_in_a_package_run_before_its_submodule(pkgs: Packages) -> None:
     pkgs.module(
         "rp10",
-        "import sys\nsys.modules.setdefault('rp10_marker', sys)\nimport os\nos.lm_no_such()\n",
+        "import sys\nsys.path_importer_cache.clear()\nimport os\nos.lm_no_such()\n",
         package=True,
     )
     pkgs.module("rp10.sub", "S = 1\n")
@@ -660,3 +661,218 @@ def test_deferred_names_used_where_only_the_real_object_works_stay_eager(
     with pytest.raises(real.NotFound):
         user["f"]()
     assert user["g"]() == "caught"
+
+
+# --------------------------------------------------------------------------- issue 11 §1
+
+
+def test_disabled_module_raises_disabled_module_error_on_every_use(pkgs: Packages) -> None:
+    """#7: on 3.12 the second execution of `m.name` is specialised (LOAD_ATTR calling the
+    overridden __getattribute__ directly), which left f_lasti on an inline-cache entry: lazymed
+    took it for a getattr() probe and raised AttributeError from the second use on, so the
+    README's `except ImportError:` guard (a Flask view) stopped catching it."""
+    pkgs.module("r7_off", "def connect():\n    return 1\n")
+    lazymed.install(disabled_modules=["r7_off"])
+    import r7_off
+
+    def view() -> str:
+        try:
+            r7_off.connect()
+        except ImportError as exc:
+            return type(exc).__name__
+        return "ran"
+
+    assert [view() for _ in range(6)] == ["DisabledModuleError"] * 6
+    for _ in range(4):  # the same instruction again and again
+        with pytest.raises(DisabledModuleError):
+            r7_off.connect
+    assert getattr(r7_off, "connect", "probe") == "probe"  # getattr() probes: AttributeError
+    assert pkgs.runs == []
+
+
+class _SourceLoader:
+    """A frozen-app / plugin style loader: runs source it holds."""
+
+    runs: list[str]
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        type(self).runs.append(module.__name__)
+        exec(self.source, module.__dict__)
+
+
+class _DefaultCreate(_SourceLoader):
+    def create_module(self, spec: object) -> None:
+        return None  # "default module creation"
+
+
+class _Builds(_SourceLoader):
+    def create_module(self, spec: object) -> types.ModuleType:
+        module = types.ModuleType(spec.name)  # type: ignore[attr-defined]
+        module.BUILT = True  # type: ignore[attr-defined]
+        return module
+
+
+class _NoCreate(_SourceLoader):
+    pass
+
+
+def _finder_for(loaders: dict[str, object]) -> object:
+    import importlib.util
+
+    class Finder:
+        @staticmethod
+        def find_spec(name: str, path: object = None, target: object = None) -> object:
+            loader = loaders.get(name)
+            return None if loader is None else importlib.util.spec_from_loader(name, loader)
+
+    return Finder
+
+
+@pytest.mark.parametrize("via_abc", [False, True], ids=["create_module-None", "importlib.abc"])
+def test_custom_loader_with_default_module_creation_is_lazy(via_abc: bool) -> None:
+    """#4: a create_module returning None means "default creation": the module is lazy."""
+    import importlib.abc
+
+    class AbcLoader(importlib.abc.Loader, _SourceLoader):
+        pass
+
+    cls = AbcLoader if via_abc else _DefaultCreate
+    cls.runs = []
+    sys.meta_path.append(_finder_for({"r4_plugin": cls("VALUE = 4\n")}))  # type: ignore[arg-type]
+    lazymed.install(lazy=["r4_plugin"])
+    import r4_plugin
+
+    assert type(r4_plugin) is LazyModule
+    assert cls.runs == []
+    assert r4_plugin.VALUE == 4
+    assert cls.runs == ["r4_plugin"]
+    assert type(r4_plugin) is types.ModuleType
+
+
+def test_custom_loader_that_builds_its_module_runs_at_the_statement() -> None:
+    _Builds.runs = []
+    sys.meta_path.append(_finder_for({"r4_built": _Builds("VALUE = 5\n")}))  # type: ignore[arg-type]
+    lazymed.install(lazy=["r4_built"])
+    import r4_built
+
+    assert _Builds.runs == ["r4_built"]  # cannot be deferred: as eager
+    assert (r4_built.BUILT, r4_built.VALUE) == (True, 5)
+    assert lazymed.status().module("r4_built").state == "loaded"
+
+
+def test_loader_without_create_module_gives_pythons_import_error() -> None:
+    """#4: exec_module without create_module: the ImportError Python gives, not AttributeError."""
+    _NoCreate.runs = []
+    sys.meta_path.append(_finder_for({"r4_nocreate": _NoCreate("X = 1\n")}))  # type: ignore[arg-type]
+    with pytest.raises(ImportError) as eager:
+        import r4_nocreate
+    lazymed.install(lazy=["r4_nocreate"])
+    with pytest.raises(ImportError) as lazy:
+        import r4_nocreate  # noqa: F401
+    assert type(lazy.value) is type(eager.value)
+    assert str(lazy.value) == str(eager.value)
+    assert "create_module" in str(lazy.value)
+    assert _NoCreate.runs == []
+
+
+def test_install_keywords_do_not_import_the_validator(tmp_path: Path) -> None:
+    """#6: the README says validation runs only on a cache miss or an error; keywords too."""
+    (tmp_path / "pyproject.toml").write_text('[tool.lazymed]\nlazy = ["lm_file_only"]\n')
+    env = {"LAZYMED_CACHE_DIR": str(tmp_path / "cache")}
+    code = """
+        import sys, json, lazymed
+        lazymed.install(lazy=["lm_kw_a", "lm_kw.b"], critical=[], from_import="deferred",
+                        disabled_modules=("lm_kw_off",))
+        st = lazymed.status()
+        print(json.dumps(["lazymed._validate" in sys.modules, st.lazy, st.from_import,
+                          st.disabled_modules, st.sources["lazy"]]))
+        """
+    assert run_python(code, cwd=tmp_path, env=env).returncode == 0  # warms the cache
+    assert run_json(code, cwd=tmp_path, env=env) == [
+        False,
+        ["lm_kw_a", "lm_kw.b"],
+        "deferred",
+        ["lm_kw_off"],
+        "install() keyword",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"lazy": ["a", "a"]}, "install() keyword key 'lazy': 'a' is listed twice"),
+        ({"lazy": ["a b"]}, "'a b' is not a dotted module name"),
+        ({"lazy": "a"}, "expected a list of module names, got str 'a'"),
+        ({"from_import": "lazy"}, "expected one of 'eager', 'deferred', got 'lazy'"),
+        ({"critical": [3]}, "module names must be strings, got 3"),
+    ],
+)
+def test_bad_install_keywords_are_still_explained(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(lazymed.ConfigError) as info:
+        lazymed.install(**kwargs)  # type: ignore[arg-type]
+    assert message in str(info.value)
+
+
+def test_keyword_fast_path_equals_the_validator() -> None:
+    from lazymed import _config
+    from lazymed._keys import SCHEMA
+    from lazymed._validate import validate_table
+
+    given = {"lazy": ["x.y", "z"], "critical": ("c",), "from_import": "eager"}
+    assert _config._plainly_valid(given) == validate_table(given, SCHEMA, "install() keyword")
+
+
+def test_failed_lazy_submodule_reached_through_its_parent_retries(
+    pkgs: Packages, tmp_path: Path
+) -> None:
+    """#1: `import acme.cloud.storage`, its first use fails (a marker file makes its __init__
+    raise), the marker goes: the next access through the parent retries, as the README promises
+    ("the next access retries") and as the bound object already did."""
+    marker = tmp_path / "storage-broken"
+    marker.write_text("")
+    pkgs.module("acme1", package=True)
+    pkgs.module("acme1.cloud", package=True)
+    pkgs.module(
+        "acme1.cloud.storage",
+        f"import os\nif os.path.exists({str(marker)!r}):\n    raise OSError('no credentials')\n"
+        "class Client:\n    pass\n",
+        package=True,
+    )
+    lazymed.install(lazy=["acme1.cloud.storage"])
+    import acme1.cloud.storage
+
+    with pytest.raises(OSError, match="no credentials"):
+        acme1.cloud.storage.Client
+    assert "acme1.cloud.storage" not in sys.modules  # as a failed import: no entry
+    assert lazymed.status().module("acme1.cloud.storage").state == "failed"
+    marker.unlink()
+    assert acme1.cloud.storage.Client.__name__ == "Client"  # through the parent: retried
+    assert sys.modules["acme1.cloud.storage"] is acme1.cloud.storage
+    assert lazymed.status().module("acme1.cloud.storage").state == "loaded"
+    assert pkgs.runs.count("acme1.cloud.storage") == 2
+
+
+def test_failed_lazy_submodule_retries_on_a_new_import_statement(
+    pkgs: Packages, tmp_path: Path
+) -> None:
+    marker = tmp_path / "broken"
+    marker.write_text("")
+    pkgs.module("acme2", package=True)
+    pkgs.module(
+        "acme2.storage",
+        f"import os\nif os.path.exists({str(marker)!r}):\n    raise OSError('down')\nX = 1\n",
+    )
+    lazymed.install(lazy=["acme2.storage"])
+    import acme2.storage
+
+    first = acme2.storage
+    with pytest.raises(OSError):
+        acme2.storage.X
+    marker.unlink()
+    import acme2.storage  # eager Python's way to retry
+
+    assert acme2.storage is first
+    assert acme2.storage.X == 1

@@ -47,6 +47,49 @@ def test_status_lists_configured_but_not_imported_names() -> None:
     assert lazymed.status().installed is False
 
 
+def test_status_reports_the_effective_config_and_where_each_setting_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[tool.lazymed]\nlazy = ["lm_a", "lm_b"]\ncritical = ["json"]\n'
+        '[tool.lazymed.profiles.dev]\ndisabled_modules = ["lm_off"]\n'
+        "[tool.lazymed.profiles.prod]\n"
+    )
+    monkeypatch.setenv("LAZYMED_FROM_IMPORT", "deferred")
+    lazymed.install(config=pyproject, profile="dev", lazy=["lm_c"])
+    st = lazymed.status()
+    assert (st.lazy, st.critical, st.disabled_modules) == (("lm_c",), ("json",), ("lm_off",))
+    assert st.profiles == ("dev", "prod")
+    assert st.sources == {
+        "lazy": "install() keyword",
+        "critical": f"{pyproject} [tool.lazymed]",
+        "disabled_modules": f"{pyproject} [tool.lazymed.profiles.dev]",
+        "from_import": "environment LAZYMED_FROM_IMPORT",
+        "backend": "default",
+        "deep": "default",
+    }
+    as_json = json.loads(json.dumps(st.as_dict()))
+    assert as_json["sources"]["lazy"] == "install() keyword"
+    assert as_json["lazy"] == ["lm_c"]
+
+
+def test_status_config_fields_default_and_empty() -> None:
+    st = lazymed.status()
+    assert (st.lazy, st.critical, st.disabled_modules, st.profiles, st.sources) == (
+        (),
+        (),
+        (),
+        (),
+        {},
+    )
+    lazymed.install(lazy=["lm_x"])
+    st = lazymed.status()
+    assert st.sources["critical"] == "default"
+    assert st.sources["from_import"] == "default"
+    assert st.sources["lazy"] == "install() keyword"
+
+
 def test_covered_submodules_get_records(pkgs: Packages) -> None:
     pkgs.module("cov", package=True)
     pkgs.module("cov.sub", "X = 1\n")
