@@ -14,6 +14,10 @@ from ._finder import LazyFinder
 from ._pyproject import config_error
 from ._registry import LOADED, REGISTRY
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+
 _FINDER = LazyFinder()
 
 
@@ -139,6 +143,9 @@ def _reinstall_message(current: "Config | None", new: Config) -> str:
 
 # The single feature test for PEP 810 (CPython 3.15+); lazymed._native is imported only then.
 _PEP810 = hasattr(sys, "set_lazy_imports_filter")
+# The lazymed._native module install() set PEP 810's filter with, for uninstall(): not looked up
+# in sys.modules, whose entry may have been replaced or removed since.
+_PEP810_BACKEND: list["ModuleType"] = []
 
 
 def _backend(cfg: Config) -> str:
@@ -183,6 +190,31 @@ def _backend(cfg: Config) -> str:
     return backend
 
 
+# The PEP 810 filter that was set before install() (finder backend, 3.15+), for uninstall().
+_PEP810_PREV: list[object] = []
+
+
+def _record_pep810_sites() -> None:
+    """Finder backend on 3.15+: Python's lazy binding reaches the finder only at first use, so
+    a filter that changes no decision notes the deferred statement of registered names."""
+    if not _PEP810_PREV:
+        _PEP810_PREV.append(sys.get_lazy_imports_filter())  # type: ignore[attr-defined]
+        sys.set_lazy_imports_filter(_pep810_recorder)  # type: ignore[attr-defined]
+
+
+def _pep810_recorder(importer: str, name: str, fromlist: "tuple[str, ...] | None") -> bool:
+    """PEP 810 filter of the finder backend: answers as the filter set before ``install()``
+    (True without one); for a registered lazy name it defers, notes the statement for
+    ``status()`` (lazymed._native, imported at the first such deferral)."""
+    prev = _PEP810_PREV[0] if _PEP810_PREV else None
+    lazy = True if prev is None else bool(prev(importer, name, fromlist))  # type: ignore[operator]
+    if lazy and REGISTRY.role_of(name) == "lazy":
+        from ._native import note
+
+        note(name, _cpython.getframe(1))
+    return lazy
+
+
 def _activate(cfg: Config) -> None:
     REGISTRY.configure(cfg)
     REGISTRY.installed = True
@@ -190,13 +222,13 @@ def _activate(cfg: Config) -> None:
         sys.meta_path.insert(0, _FINDER)
     try:
         backend = _backend(cfg)
-        if _PEP810:
+        if _PEP810 and backend == "finder":
+            _record_pep810_sites()
+        elif backend == "native":
             from . import _native
 
-            if backend == "native":
-                _native.install_native(cfg.deep, cfg.from_import == "deferred")
-            else:
-                _native.install_recorder()
+            _PEP810_BACKEND[:] = [_native]  # the undo uses this very module (see uninstall)
+            _native.install_native(cfg.deep, cfg.from_import == "deferred")
         _check_and_import(cfg)
     except BaseException:
         uninstall()  # nothing half-done: e.g. a warning turned into an error by -W error
@@ -258,9 +290,12 @@ def uninstall() -> None:
     """
     while _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
-    native = sys.modules.get(f"{__package__}._native")
-    if native is not None:
-        native.uninstall()
+    while _PEP810_BACKEND:
+        _PEP810_BACKEND.pop().uninstall()
+    if _PEP810 and _PEP810_PREV:
+        if sys.get_lazy_imports_filter() is _pep810_recorder:  # type: ignore[attr-defined]
+            sys.set_lazy_imports_filter(_PEP810_PREV[0])  # type: ignore[attr-defined]
+        _PEP810_PREV.clear()
     REGISTRY.installed = False
     # importlib's _lock_unlock_module route goes too, once no lazy module is pending (else the
     # last one to load removes it). lazymed._load exists only after a first lazy import.

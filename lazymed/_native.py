@@ -1,22 +1,19 @@
-"""lazymed beside PEP 810 (Python 3.15+): the native backend and the import-site recorder.
+"""The native backend (``backend = "native"``, Python 3.15+): PEP 810 defers lazymed's names.
 
 PEP 810 ships explicit lazy imports (``lazy import X``, ``__lazy_modules__``,
-``_sys.set_lazy_imports("all" | "normal")``, ``_sys.set_lazy_imports_filter(f)`` called as
-``f(importer, name, fromlist)`` for every import statement that may be lazy). Two things here:
+``sys.set_lazy_imports("all" | "normal")``, ``sys.set_lazy_imports_filter(f)`` called as
+``f(importer, name, fromlist)`` for every import statement that may be lazy).
+:func:`install_native` sets ``sys.set_lazy_imports("all")`` with :func:`native_filter`, which
+lets through exactly the registered lazy names (and, under ``deep``, a registered package's own
+imports), keeps the program's own PEP 810 choices (explicit ``lazy import``,
+``__lazy_modules__``, ``-X lazy_imports=all``), and keeps every import made while a registered
+module runs eager (lazymed's rule). :class:`NativeFinder` measures the real load of each
+registered name for ``status()`` and runs its ``on_load`` callbacks; disabled names stay with
+lazymed's finder. :func:`note` also serves the finder backend's PEP 810 filter (``_install``),
+which records the statement Python's lazy binding defers.
 
-* :func:`install_recorder` (finder backend, any 3.15): a filter that changes no decision and notes,
-  for the names lazymed registers, the import statement PEP 810 defers. Python's lazy binding
-  reaches lazymed's finder only at first use, so without it ``status()`` took the first-use line
-  for the import site.
-* :func:`install_native` (``backend = "native"``): ``_sys.set_lazy_imports("all")`` with
-  :func:`native_filter`, which lets through exactly the registered lazy names (and, under
-  ``deep``, a registered package's own imports), keeps the program's own PEP 810 choices
-  (explicit ``lazy import``, ``__lazy_modules__``, ``-X lazy_imports=all``), and keeps every import
-  made while a registered module runs eager (lazymed's rule). :class:`NativeFinder` measures the
-  real load of each registered name for ``status()`` and runs its ``on_load`` callbacks; disabled
-  names stay with lazymed's finder.
-
-Core layer: standard library only; imported by ``install()`` on interpreters with PEP 810 only.
+Core layer: standard library only; imported only on interpreters with PEP 810, by the native
+backend, or by the finder backend's filter at the first deferral of a registered name.
 """
 
 import _thread
@@ -77,11 +74,11 @@ def _depth() -> int:
 
 
 class _State:
-    """What install_native()/install_recorder() replaced, for the undo, and the filter's
-    settings (read on every import statement: plain attributes, no lookups)."""
+    """What install_native() replaced, for the undo, and the filter's settings (read on every
+    import statement: plain attributes, no lookups)."""
 
     def __init__(self) -> None:
-        self.active = ""  # "", "recorder" or "native"
+        self.active = ""  # "" or "native"
         self.prev_mode = "normal"
         self.prev_filter: Filter | None = None
         self.deep: tuple[str, ...] = ()
@@ -93,7 +90,7 @@ class _State:
 STATE = _State()
 
 
-def _note(name: str, frame: "FrameType") -> None:
+def note(name: str, frame: "FrameType") -> None:
     """Record the statement PEP 810 defers ``name`` at, for status(): on its record and on the
     records of the registered packages above it (``import pkg.sub`` imports ``pkg`` too)."""
     site = None
@@ -154,14 +151,14 @@ def native_filter(importer: str, name: str, fromlist: "tuple[str, ...] | None") 
     if role == "lazy" and not _depth() and (fromlist is None or STATE.from_deferred):
         if not _installed(name):
             return False  # ModuleNotFoundError at the statement, as under the finder
-        _note(name, frame)
+        note(name, frame)
         return True
     if _depth():
         return explicit(frame, name) and _program_choice(importer, name, fromlist)
     if STATE.prev_mode == "all" or explicit(frame, name):
         lazy = _program_choice(importer, name, fromlist)
         if lazy and role == "lazy":
-            _note(name, frame)
+            note(name, frame)
         return lazy
     return False
 
@@ -171,47 +168,26 @@ def _program_choice(importer: str, name: str, fromlist: "tuple[str, ...] | None"
     return True if prev is None else bool(prev(importer, name, fromlist))
 
 
-def recording_filter(importer: str, name: str, fromlist: "tuple[str, ...] | None") -> bool:
-    """The filter the finder backend installs on 3.15: PEP 810 decides as before (the filter
-    set before ``install()``, if any); for a registered lazy name it defers, the statement is
-    noted for ``status()``."""
-    lazy = _program_choice(importer, name, fromlist)
-    if lazy and REGISTRY.role_of(name) == "lazy":
-        _note(name, sys._getframe(1))
-    return lazy
-
-
-def _take_over(kind: str, filter_: "Filter") -> None:
-    current = _sys.get_lazy_imports_filter()
-    if STATE.active:
-        return
-    STATE.prev_mode = _sys.get_lazy_imports()
-    STATE.prev_filter = current
-    STATE.installed_filter = filter_
-    STATE.active = kind
-    _sys.set_lazy_imports_filter(filter_)
-
-
-def install_recorder() -> None:
-    """Finder backend: note PEP 810's deferred import statements of registered names."""
-    _take_over("recorder", recording_filter)
-
-
 def install_native(deep: "Sequence[str]", from_deferred: bool) -> None:
     """Native backend: PEP 810 defers the registered names (see :func:`native_filter`);
     :class:`NativeFinder` goes first on ``sys.meta_path`` to measure their loads."""
     STATE.deep = tuple(deep)
     STATE.deep_dotted = tuple(d + "." for d in deep)
     STATE.from_deferred = from_deferred
-    _take_over("native", native_filter)
+    if not STATE.active:
+        STATE.prev_mode = _sys.get_lazy_imports()
+        STATE.prev_filter = _sys.get_lazy_imports_filter()
+        STATE.installed_filter = native_filter
+        STATE.active = "native"
+        _sys.set_lazy_imports_filter(native_filter)
     _sys.set_lazy_imports("all")
     if FINDER not in sys.meta_path:
         sys.meta_path.insert(0, FINDER)
 
 
 def uninstall() -> None:
-    """Undo install_native()/install_recorder(): the previous filter and mode come back (unless
-    the program replaced our filter since), NativeFinder leaves ``sys.meta_path``."""
+    """Undo install_native(): the previous filter and mode come back (unless the program
+    replaced our filter since), NativeFinder leaves ``sys.meta_path``."""
     while FINDER in sys.meta_path:
         sys.meta_path.remove(FINDER)
     if not STATE.active:
@@ -224,24 +200,8 @@ def uninstall() -> None:
 
 
 def active() -> str:
-    """``"native"``, ``"recorder"`` or ``""``."""
+    """``"native"`` while the native backend is installed, else ``""``."""
     return STATE.active
-
-
-def lazy_modules() -> "list[tuple[str, str]]":
-    """``(name, role)`` for each name in ``sys.lazy_modules`` (PEP 810 holds it lazy), sorted:
-    role is lazymed's (``"lazy"``, ``"critical"``, ``"disabled"``) or ``"program"`` for the
-    program's own lazy imports (and the standard library's)."""
-    names = getattr(sys, "lazy_modules", None)
-    if not names:
-        return []
-    out = []
-    for name in sorted(names):
-        role = REGISTRY.role_of(name)
-        if role is None and any(name == c or name.startswith(c + ".") for c in REGISTRY.critical):
-            role = "critical"
-        out.append((name, role if role in ("lazy", "disabled") else role or "program"))
-    return out
 
 
 # --------------------------------------------------------------------------- measuring finder

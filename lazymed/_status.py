@@ -82,6 +82,18 @@ class Status:
         return dataclasses.asdict(self)
 
 
+def _pep810_lazy() -> "tuple[tuple[str, str], ...]":
+    """``(name, role)`` for each name in ``sys.lazy_modules`` (Python 3.15+), sorted."""
+    names = getattr(sys, "lazy_modules", None)
+    out = []
+    for name in sorted(names or ()):
+        role = REGISTRY.role_of(name)
+        if role is None and any(name == c or name.startswith(c + ".") for c in REGISTRY.critical):
+            role = "critical"
+        out.append((name, role if role in ("lazy", "disabled", "critical") else "program"))
+    return tuple(out)
+
+
 def status() -> "Status":
     """A snapshot of what lazymed manages. See :class:`Status`."""
     with REGISTRY.lock:
@@ -103,7 +115,7 @@ def status() -> "Status":
         )
     config = REGISTRY.config
     native = sys.modules.get(f"{__package__}._native")
-    pep810_lazy = tuple(native.lazy_modules()) if native is not None else ()
+    pep810_lazy = _pep810_lazy()
     if config is None:
         return Status(is_installed(), None, None, None, modules, pep810_lazy=pep810_lazy)
     installed = is_installed()
