@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
+MIB = 1 << 20
 ORDER = (
     "startup",
     "install_overhead",
@@ -30,6 +32,9 @@ ORDER = (
     "medical_app",
     "profile_overhead",
     "submodule_laziness",
+    "memory_monitor",
+    "leak_detector",
+    "isolate",
 )
 VARIANT_LABELS = {
     "nothing": "nothing imported (floor)",
@@ -456,6 +461,118 @@ def submodule_laziness_section(doc: dict[str, Any]) -> list[str]:
     return out
 
 
+def memory_monitor_section(doc: dict[str, Any]) -> list[str]:
+    """The governor's monitor: CPU share at 1 s and RSS cost."""
+    d = doc
+    rows = [
+        ["CPU share, psutil from outside, minus idle", f"{d['cpu_share_percent_outside']} %"],
+        ["CPU share, process_time() inside, minus idle", f"{d['cpu_share_percent_inside']} %"],
+        ["CPU per reading (`step()`, mean of 200)", f"{d['step_cpu_ms']} ms"],
+        ["`snapshot()` (full reading with gc objects)", f"{d['snapshot_cpu_ms']} ms"],
+        ["gc-tracked objects in the child", f"{d['gc_objects']:,}"],
+        ["RSS of `import lazymed.memory`", f"{d['rss_import_cost_mib']} MiB"],
+        ["RSS of the running monitor", f"{d['rss_monitor_cost_mib']} MiB"],
+        ["RSS inside vs outside, max difference", f"{d['rss_inside_vs_outside_max_bytes']} B"],
+    ]
+    return [
+        f"### 8. Memory governor monitor at `interval_s = 1` ({d['rounds']} rounds of "
+        f"{d['sleep_seconds']:g} s, idle vs monitor, medians)",
+        "",
+        *_table(["figure", "value"], rows),
+    ]
+
+
+def leak_detector_section(doc: dict[str, Any]) -> list[str]:
+    """The leak detector on a synthetic clock and in one real run."""
+    d = doc
+    flag = f"{d['time_to_flag_10mb_min_s']:g} s / {d['time_to_flag_10mb_min_after_warmup_s']:g} s"
+    real = d["real_leak_flagged_after_s"]
+    rows = [
+        ["10 MB/min leak: flagged after start / after warm-up", flag],
+        ["1 MB/min leak: flagged after start", f"{d['time_to_flag_1mb_min_s']:g} s"],
+        ["24 h flat, and +80 MB step then flat: alarms", str(d["false_alarms_flat_and_step_24h"])],
+        ["5 min ramp then 2 h flat: alarms per run", str(d["ramp_then_flat"]["alarms_per_run"])],
+        ["24 h sawtooth (50 MB cache filled, cleared): alarms", str(d["sawtooth_alarms_per_run"])],
+        ["real child leaking 600 MB/min: flagged after", "-" if real is None else f"{real:.1f} s"],
+        ["real child flat for 12 s: alarms", str(d["real_flat_alarms"])],
+    ]
+    return [
+        "### 9. Leak detector (defaults: warm-up 120 s, window 600 s, 10 MB/h, r2 0.8; "
+        "synthetic clock with 1 s readings; real run with a 6 s window)",
+        "",
+        *_table(["scenario", "result"], rows),
+    ]
+
+
+def isolate_section(doc: dict[str, Any]) -> list[str]:
+    trips, cold, stop = doc["round_trip"], doc["cold_start"], doc["stop"]
+    rows = [
+        [
+            f"{label} (`svc.echo(x)`, {trips[key]['calls_per_block']} calls a block)",
+            _fmt(trips[key]["isolated_us"]["median"], 1),
+            _fmt(trips[key]["in_process_us"]["median"], 3),
+            f"{trips[key]['ratio']:,}x",
+        ]
+        for key, label in (("small", "31-byte str"), ("1mib", "1 MiB bytes"))
+    ]
+    out = ["### 7. `lazymed.isolate`: call, cold start, stop (medians)", ""]
+    out += _table(["round trip", "isolated µs", "in-process µs", "ratio"], rows)
+    out += [""]
+    out += _table(
+        ["cold start (first call on a stopped service)", "median s", "min s", "max s"],
+        [
+            [
+                m,
+                _fmt(cold[m]["seconds"]["median"], 3),
+                _fmt(cold[m]["seconds"]["min"], 3),
+                _fmt(cold[m]["seconds"]["max"], 3),
+            ]
+            for m in ("spawn", "forkserver")
+        ],
+    )
+    demo = doc.get("demo")
+    if demo:
+        fig = demo["after_first_rag_medians"]
+        eager_tree = fig["eager"]["tree_rss_bytes"]
+        out += [
+            "",
+            f"`lazymed demo`, eager vs lazy vs isolated ({demo['repeat']} run(s) per mode, "
+            "medians; the server process after the first RAG request, and its process tree):",
+            "",
+        ]
+        out += _table(
+            ["mode", "RSS MiB", "VMS MiB", "threads", "gc objects", "first RAG ms",
+             "warm RAG ms", "tree RSS MiB", "tree / eager"],
+            [
+                [
+                    mode,
+                    _fmt(f["rss_bytes"] / MIB, 1),
+                    _fmt(f["vms_bytes"] / MIB, 1),
+                    f"{f['threads']:g}",
+                    f"{f['gc_objects']:,.0f}",
+                    _fmt(f["first_rag_seconds"] * 1000, 1),
+                    _fmt(f["warm_rag_seconds"] * 1000, 1),
+                    _fmt(f["tree_rss_bytes"] / MIB, 1),
+                    f"{f['tree_rss_bytes'] / eager_tree:.2f}x",
+                ]
+                for mode, f in fig.items()
+            ],
+        )  # fmt: skip
+    rep = stop["report"]
+    out += [
+        "",
+        f"`stop()` of {stop['worker']}: worker RSS {rep['worker_rss_bytes'] / MIB:.1f} MiB "
+        f"(USS {(rep['worker_uss_bytes'] or 0) / MIB:.1f} MiB); process tree "
+        f"{rep['tree_rss_before_bytes'] / MIB:.1f} -> {rep['tree_rss_after_bytes'] / MIB:.1f} MiB: "
+        f"{rep['returned_bytes'] / MIB:.1f} MiB returned, "
+        f"{stop['returned_share_of_worker_rss']:.1%} of the worker's RSS (goal >= 95 %). Read "
+        f"again independently around the stop: {stop['outside_returned_bytes'] / MIB:.1f} MiB.",
+        "",
+        _when(doc),
+    ]
+    return out
+
+
 SECTIONS = {
     "startup": startup_section,
     "install_overhead": install_section,
@@ -464,6 +581,9 @@ SECTIONS = {
     "medical_app": medical_app_section,
     "profile_overhead": profile_overhead_section,
     "submodule_laziness": submodule_laziness_section,
+    "memory_monitor": memory_monitor_section,
+    "leak_detector": leak_detector_section,
+    "isolate": isolate_section,
 }
 
 
@@ -500,9 +620,15 @@ def render(data: dict[str, dict[str, Any]]) -> str:
     if anomalies:
         lines += ["", "Anomalies seen while measuring:", ""]
         lines += [f"- `{n}`: {a}" for n, a in anomalies]
+    number = 0
     for name in ORDER:
         if name in data:
-            lines += ["", *SECTIONS[name](data[name])]
+            number += 1
+            section = SECTIONS[name](data[name])
+            # Sections are numbered in ORDER here, whatever number their heading was written
+            # with, so a new benchmark's section never needs the others renumbered.
+            section[0] = re.sub(r"^### \d+\. ", f"### {number}. ", section[0])
+            lines += ["", *section]
     return "\n".join(lines) + "\n"
 
 

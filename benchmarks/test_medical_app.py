@@ -1,7 +1,7 @@
 """Benchmark 5 — the reference medical app (``examples/medical_app``), eager vs lazymed.
 
-Every run is one ``lazymed.cli.demo.measure_run``, the code behind ``python -m lazymed demo``
-(it drives ``lazymed/cli/_measure.py``): the app starts in a fresh interpreter serving on
+Every run is one ``lazymed.demo.measure_run``, the code behind ``python -m lazymed demo``
+(it drives ``lazymed/demo/``): the app starts in a fresh interpreter serving on
 127.0.0.1 (ephemeral port), and this process is its HTTP client and outside observer:
 
 * start-up: from just before the child is spawned to its first ``GET /healthz`` 200. The
@@ -44,7 +44,7 @@ from typing import Any
 import _bench
 import pytest
 
-from lazymed.cli import demo
+from lazymed import demo
 
 APP_DIR = _bench.BENCH_DIR.parent / "examples" / "medical_app"
 MODES = ("eager", "lazy")
@@ -194,7 +194,7 @@ def measure() -> dict[str, Any]:
         for rnd in range(n + 1):  # round 0: warm-up (config cache, the app's .pyc), not kept
             order = MODES if rnd % 2 else MODES[::-1]
             for mode in order:
-                run = demo.measure_run(app_dir, mode, warm_requests=warm_requests)
+                run = demo.measure_run(app_dir, mode, warm_requests=warm_requests).as_dict()
                 if rnd:
                     runs[mode].append(run)
     return {
@@ -326,14 +326,14 @@ def analyse(measured: dict[str, Any]) -> dict[str, Any]:
     ]
     all_runs = [run for mode in MODES for run in runs[mode]]
     return {
-        "description": "examples/medical_app started eager and with lazymed (lazymed.cli.demo."
+        "description": "examples/medical_app started eager and with lazymed (lazymed.demo."
         "measure_run: fresh interpreter, loopback HTTP, psutil from outside), alternating; "
         "medians per mode.",
         "rounds": measured["rounds"],
         "warm_requests": measured["warm_requests"],
         "app_dir": measured["app_dir"],
         "lazy_modules": list(_lazy_names()),
-        "story_targets_source": "lazymed.cli.demo.TARGETS (MB = 10^6 bytes); met: value < target",
+        "story_targets_source": "lazymed.demo.TARGETS (MB = 10^6 bytes); met: value < target",
         "figures": figures,
         "story_targets": story,
         "targets": targets,

@@ -32,6 +32,8 @@ def test_render_shows_every_benchmark_and_target() -> None:
         "### 5. Reference medical app",
         "### 6. `lazymed profile` overhead",
         "### 7. `import pkg.sub`",
+        "### 8. Memory governor monitor",
+        "### 9. Leak detector",
         "### Ratios (recorded, no goal)",
     ):
         assert heading in body

@@ -62,6 +62,13 @@ class Config:
         return self._modules("disabled_modules")
 
     @property
+    def isolate(self) -> dict[str, dict[str, object]]:
+        """``[tool.lazymed.isolate.NAME]`` tables as given (defaults not filled in)."""
+        value = self.table.get("isolate", {})
+        assert isinstance(value, dict)
+        return value
+
+    @property
     def from_import(self) -> str:
         """``"eager"`` or ``"deferred"``."""
         return str(self.table["from_import"])
@@ -101,6 +108,17 @@ def merge(base: dict[str, object], top: "Mapping[str, object]") -> dict[str, obj
         else:
             out[key] = value
     return out
+
+
+def _record_env_sources(
+    sources: dict[str, str], table: "Mapping[str, object]", path: tuple[str, ...] = ()
+) -> None:
+    for key, value in table.items():
+        if isinstance(value, dict):
+            _record_env_sources(sources, value, (*path, key))
+        else:
+            dotted = ".".join((*path, key))
+            sources[dotted] = f"environment {ENV_PREFIX}{'__'.join((*path, key)).upper()}"
 
 
 def _record_sources(
@@ -166,7 +184,10 @@ def load_config(
         except ValueError as exc:  # ConfigError (os.stat's "embedded null byte" too)
             if not origin_hint:
                 raise
-            raise config_error(f"{exc}{origin_hint}") from None
+            error = config_error(f"{exc}{origin_hint}")
+            error.where = getattr(exc, "where", None)  # the structured fields travel too
+            error.rejected = getattr(exc, "rejected", ())
+            raise error from None
         if not isinstance(entry[0], dict):
             raise config_error(f"{path}{origin_hint}: no [tool.lazymed] table in this file")
     else:
@@ -195,12 +216,7 @@ def load_config(
 
         from_env = env_overrides(env)
     table = merge(table, from_env)
-    for key, value in from_env.items():
-        if isinstance(value, dict):
-            for sub in value:
-                sources[f"{key}.{sub}"] = f"environment {ENV_PREFIX}{key.upper()}__{sub.upper()}"
-        else:
-            sources[key] = f"environment {ENV_PREFIX}{key.upper()}"
+    _record_env_sources(sources, from_env)
 
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     if given:
@@ -217,7 +233,32 @@ def load_config(
     table = merge(DEFAULTS, table)
     result = Config(path, active, tuple(sorted(profiles)), table, sources)
     _check_roles(result)
+    _check_required(result)
+    if any(key.startswith("memory.") for key in sources):
+        _check_memory(result)
     return result
+
+
+def _check_required(cfg: "Config") -> None:
+    """Keys every entry of a named-tables kind needs once all layers are merged (a profile or a
+    variable may set some keys of an entry that the file defines)."""
+    for key, kind in SCHEMA.items():
+        if kind[0] != "named":
+            continue
+        entries = cfg.table.get(key)
+        assert isinstance(entries, dict)
+        for name, entry in entries.items():
+            assert isinstance(entry, dict)
+            required_keys = kind[2]  # ("named", schema, required keys)
+            assert isinstance(required_keys, tuple)
+            for required in required_keys:
+                if required not in entry:
+                    given = sorted(entry)
+                    origin = cfg.describe(f"{key}.{name}.{given[0]}") if given else "?"
+                    raise config_error(
+                        f"[tool.lazymed.{key}.{name}] (set in {origin}) has no {required!r} key; "
+                        f"add {required} = ... to [tool.lazymed.{key}.{name}] in the file"
+                    )
 
 
 def _is_module_name(name: object) -> bool:
@@ -244,6 +285,19 @@ def _plainly_valid(given: "Mapping[str, object]") -> "dict[str, object] | None":
         else:
             return None
     return out
+
+
+def _check_memory(cfg: "Config") -> None:
+    """Thresholds given in megabytes must be in order (percentages are checked by
+    lazymed.memory once the container's limit is known)."""
+    memory = cfg.table.get("memory")
+    if not isinstance(memory, dict):
+        return
+    from ._validate import check_thresholds
+
+    keys = ("budget_mb", "warning_mb", "critical_mb", "emergency_mb")
+    plain = {k: float(v) for k in keys if isinstance(v := memory.get(k), int | float)}
+    check_thresholds(plain, lambda key: cfg.describe(f"memory.{key}"))
 
 
 def _covers(outer: str, inner: str) -> bool:

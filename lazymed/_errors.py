@@ -6,8 +6,24 @@ class ConfigError(ValueError):
 
     The message names where the bad value came from (the file and its table and key, the
     profile, the environment variable or the ``install()`` keyword) and, for an unknown key,
-    lists the valid keys.
+    lists the valid keys. For tools that explain the error (``lazymed check`` hints), two
+    structured fields: ``where``, that same place as text (None when the error names no single
+    key), and ``rejected``, the module names refused as not dotted names (``()`` otherwise).
     """
+
+    def __init__(
+        self, message: str, *, where: "str | None" = None, rejected: "tuple[str, ...]" = ()
+    ) -> None:
+        super().__init__(message)
+        self.where = where
+        self.rejected = rejected
+
+    def __reduce__(self) -> "tuple[object, ...]":  # keep the fields through pickle (workers)
+        return (_config_error, (str(self), self.where, self.rejected))
+
+
+def _config_error(message: str, where: "str | None", rejected: "tuple[str, ...]") -> ConfigError:
+    return ConfigError(message, where=where, rejected=rejected)
 
 
 class DisabledModuleError(ImportError):

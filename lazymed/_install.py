@@ -233,6 +233,31 @@ def _activate(cfg: Config) -> None:
     except BaseException:
         uninstall()  # nothing half-done: e.g. a warning turned into an error by -W error
         raise
+    _warm_isolated(cfg)
+
+
+def _warm_isolated(cfg: Config) -> None:
+    """Start the ``warm = true`` isolated services in the background.
+
+    The one place the core reaches a layer above it, and only when the configuration asks for
+    it: a thread of its own imports ``lazymed.isolate`` (multiprocessing, subprocess: tens of
+    milliseconds) and starts the workers, so install() itself stays standard-library-cheap and
+    returns at once. Without warm services nothing happens here. Failures are kept by the
+    service (``lazymed.isolate.status()``) and raised by its first call.
+    """
+    names = [name for name, table in cfg.isolate.items() if table.get("warm")]
+    if names:
+        import _thread
+
+        _thread.start_new_thread(_warm_thread, (tuple(names),))
+
+
+def _warm_thread(names: tuple[str, ...]) -> None:
+    try:
+        layer = _cpython.gcd_import(f"{__package__}.isolate")
+        layer._warm(names)
+    except BaseException:  # recorded by the service; its first call raises it
+        pass
 
 
 def _check_and_import(cfg: Config) -> None:

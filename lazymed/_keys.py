@@ -20,8 +20,94 @@ RESERVED_ENV = {
     "LAZYMED_CACHE_DIR": "where parsed configs are cached (empty: no cache)",
 }
 
-# A kind is a tuple whose first item names it; _validate.py interprets them.
+# A kind is a tuple whose first item names it; _validate.py interprets them:
+# ("modules",), ("choice", options), ("bool",), ("str",), ("int"|"number", minimum[, maximum]),
+# ("ref",) a "module:attribute" reference, ("table", schema),
+# ("named", schema, required keys): a table of tables, one per user-chosen name, each with the
+# fixed sub-schema (names: lower-case letters, digits, single underscores).
 MODULES: "Kind" = ("modules",)
+
+# [tool.lazymed.isolate.NAME]: a service run in a worker process (lazymed/isolate/). Data only:
+# the core validates it without importing the layer.
+ISOLATE: "Schema" = {
+    "factory": ("ref",),
+    "backend": ("choice", ("process", "ray")),
+    "start_method": ("choice", ("spawn", "forkserver")),
+    "warm": ("bool",),
+    "idle_timeout_s": ("number", 0),
+    "call_timeout_s": ("number", 0),
+    "start_timeout_s": ("number", 0),
+    "max_rss_mb": ("number", 0),
+    "rss_check_interval_s": ("number", 0),
+    "max_restarts": ("int", 0),
+    "restart_window_s": ("number", 0),
+    "restart_backoff_s": ("number", 0),
+    "ray_address": ("str",),
+}
+#: Defaults of each [tool.lazymed.isolate.NAME] table (0 means "no limit" for the *_s/_mb keys).
+ISOLATE_DEFAULTS: dict[str, object] = {
+    "backend": "process",
+    "start_method": "spawn",
+    "warm": False,
+    "idle_timeout_s": 0,
+    "call_timeout_s": 0,
+    "start_timeout_s": 300.0,
+    "max_rss_mb": 0,
+    "rss_check_interval_s": 1.0,
+    "max_restarts": 5,
+    "restart_window_s": 60.0,
+    "restart_backoff_s": 0.5,
+    "ray_address": "",
+}
+# Resident-memory thresholds: megabytes (a number >= 0) or a percentage string ("70%") of the
+# container's limit (cgroup v2 memory.max, else memory.high), resolved by lazymed.memory.
+MB_OR_PERCENT: "Kind" = ("mb_or_percent",)
+# Names of governor actions (built in: gc, clear_caches, malloc_trim; registered by layers:
+# stop_isolated, evict; users add their own). "*" means every action registered for the level.
+ACTIONS: "Kind" = ("names",)
+
+# [tool.lazymed.memory]: the memory governor (lazymed/memory/). Thresholds in order
+# budget_mb <= warning_mb < critical_mb < emergency_mb (checked after percentages resolve).
+MEMORY: "Schema" = {
+    "enabled": ("bool",),
+    "budget_mb": MB_OR_PERCENT,
+    "warning_mb": MB_OR_PERCENT,
+    "critical_mb": MB_OR_PERCENT,
+    "emergency_mb": MB_OR_PERCENT,
+    "vms_alert_mb": MB_OR_PERCENT,
+    "interval_s": ("number", 0.01, 3600),
+    "hysteresis": ("number", 0, 0.9),
+    "min_dwell_s": ("number", 0, 86400),
+    "history": ("int", 1, 100000),
+    "evictable": MODULES,
+    "warning_actions": ACTIONS,
+    "critical_actions": ACTIONS,
+    "emergency_actions": ACTIONS,
+    "leak_warmup_s": ("number", 0, 86400 * 7),
+    "leak_window_s": ("number", 1, 86400 * 7),
+    "leak_min_slope_mb_h": ("number", 0, 1e9),
+    "leak_min_r2": ("number", 0, 1),
+}
+MEMORY_DEFAULTS: dict[str, object] = {
+    "enabled": True,
+    "budget_mb": 50,
+    "warning_mb": 100,
+    "critical_mb": 200,
+    "emergency_mb": 500,
+    "vms_alert_mb": 500,
+    "interval_s": 1.0,
+    "hysteresis": 0.1,
+    "min_dwell_s": 5.0,
+    "history": 256,
+    "evictable": (),
+    "warning_actions": ("*",),
+    "critical_actions": ("*",),
+    "emergency_actions": ("*",),
+    "leak_warmup_s": 120.0,
+    "leak_window_s": 600.0,
+    "leak_min_slope_mb_h": 10.0,
+    "leak_min_r2": 0.8,
+}
 # The schema of [tool.lazymed]. Sub-tables are ("table", {key: kind}) entries, declared here (never
 # registered at import time from above); profiles and environment overrides pick them up.
 SCHEMA: "Schema" = {
@@ -33,6 +119,8 @@ SCHEMA: "Schema" = {
     # available and asked for (deep set, or -X lazy_imports=all); see docs/pep810.md.
     "backend": ("choice", ("finder", "native", "auto")),
     "deep": MODULES,
+    "isolate": ("named", ISOLATE, ("factory",)),
+    "memory": ("table", MEMORY),
 }
 DEFAULTS: dict[str, object] = {
     "lazy": (),
@@ -41,6 +129,8 @@ DEFAULTS: dict[str, object] = {
     "disabled_modules": (),
     "backend": "finder",
     "deep": (),
+    "isolate": {},
+    "memory": MEMORY_DEFAULTS,
 }
 
 TRUE_WORDS = ("1", "true", "yes", "on")

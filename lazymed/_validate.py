@@ -5,20 +5,22 @@ Imported only when something must be validated: a config-cache miss, ``LAZYMED_*
 which keeps ``import lazymed; lazymed.install()`` within its start-up budget.
 """
 
+import itertools
+
 from ._errors import ConfigError
 from ._keys import ENV_PREFIX, FALSE_WORDS, RESERVED_ENV, SCHEMA, TRUE_WORDS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from ._keys import Kind, Schema
 
 
 def _suggest(word: str, choices: "Iterable[str]") -> str:
-    import difflib  # error path only
+    from ._typos import close_matches  # error path only
 
-    close = difflib.get_close_matches(word, list(choices), n=1)
+    close = close_matches(word, choices, suffixes=True)
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
@@ -39,9 +41,90 @@ def check_module_name(name: object, where: str) -> str:
     if not name or not all(part.isidentifier() for part in parts):
         raise ConfigError(
             f"{where}: {name!r} is not a dotted module name (like 'google.cloud.storage'; "
-            "no relative names, spaces or empty parts)"
+            "no relative names, spaces or empty parts)",
+            where=where,
+            rejected=(name,),
         )
     return name
+
+
+def check_table_name(name: object, where: str) -> str:
+    """``name`` if it can name a sub-table (``rag``, ``big_index``): lower-case ASCII letters,
+    digits and single underscores, starting with a letter, so that
+    ``LAZYMED_<TABLE>__<NAME>__<KEY>`` maps back to it. Raises ConfigError naming ``where``."""
+    ok = (
+        isinstance(name, str)
+        and name[:1].isascii()
+        and name[:1].isalpha()
+        and name.islower()
+        and all(c.isascii() and (c.isalnum() or c == "_") for c in name)
+        and "__" not in name
+        and not name.endswith("_")
+    )
+    if not ok:
+        raise ConfigError(
+            f"{where}: {name!r} cannot name a table here: use lower-case letters, digits and "
+            "single underscores, starting with a letter (like 'rag' or 'big_index')"
+        )
+    assert isinstance(name, str)
+    return name
+
+
+def check_ref(value: object, where: str) -> str:
+    """``value`` if it is a ``"package.module:attribute.path"`` reference (as in entry points);
+    else ConfigError naming ``where``."""
+    if isinstance(value, str):
+        module, sep, attr = value.partition(":")
+        parts = [*module.split("."), *attr.split(".")]
+        if sep and all(part.isidentifier() for part in parts):
+            return value
+    raise ConfigError(
+        f"{where}: expected 'package.module:callable' (an importable module, a colon, then the "
+        f"attribute to call, like 'medapp.services.knowledge:build_index'), got {value!r}"
+    )
+
+
+def check_mb_or_percent(value: object, where: str) -> "float | str":
+    """A threshold: megabytes (a number >= 0) or a percentage string ``"70%"`` (0 < p <= 100,
+    returned normalised as ``"70%"``). Raises ConfigError naming ``where``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value < 0 or value != value:  # NaN too
+            raise ConfigError(f"{where}: megabytes must be >= 0, got {value!r}")
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("%"):
+            try:
+                percent = float(text[:-1])
+            except ValueError:
+                percent = -1.0
+            if 0 < percent <= 100:
+                return f"{percent:g}%"
+    raise ConfigError(
+        f"{where}: expected megabytes (a number such as 200) or a percentage of the container's "
+        f'memory limit (a string such as "70%", more than 0 and at most 100), got {value!r}'
+    )
+
+
+def check_thresholds(values: "Mapping[str, float]", describe: "Callable[[str], str]") -> None:
+    """Raise ConfigError unless ``budget_mb <= warning_mb < critical_mb < emergency_mb``.
+
+    ``values`` maps those keys (present ones only) to megabytes; ``describe(key)`` says where a
+    key's value came from (file and table, profile, variable). Used by lazymed.memory once
+    percentages are resolved, and at load time for plain megabytes.
+    """
+    order = ("budget_mb", "warning_mb", "critical_mb", "emergency_mb")
+    present = [(key, values[key]) for key in order if key in values]
+    for (low_key, low), (high_key, high) in itertools.pairwise(present):
+        bad = low > high if low_key == "budget_mb" else low >= high
+        if bad:
+            relation = "<=" if low_key == "budget_mb" else "<"
+            raise ConfigError(
+                f"[tool.lazymed.memory]: thresholds out of order: {low_key} = {low:g} MB "
+                f"({describe(low_key)}) must be {relation} {high_key} = {high:g} MB "
+                f"({describe(high_key)}); expected budget_mb <= warning_mb < critical_mb < "
+                "emergency_mb"
+            )
 
 
 def _validate_value(value: object, kind: "Kind", where: str) -> object:
@@ -81,11 +164,40 @@ def _validate_value(value: object, kind: "Kind", where: str) -> object:
         low = kind[1] if len(kind) > 1 else None
         if isinstance(low, int | float) and value < low:
             raise ConfigError(f"{where}: must be >= {low}, got {value!r}")
+        high = kind[2] if len(kind) > 2 else None
+        if isinstance(high, int | float) and value > high:
+            raise ConfigError(f"{where}: must be <= {high}, got {value!r}")
         return value
+    if tag == "ref":
+        return check_ref(value, where)
+    if tag == "mb_or_percent":
+        return check_mb_or_percent(value, where)
+    if tag == "names":
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(item, str) and item.strip() for item in value
+        ):
+            raise ConfigError(
+                f'{where}: expected a list of action names (strings, e.g. ["gc", '
+                f'"malloc_trim"] or ["*"] for every registered action), got {value!r}'
+            )
+        return tuple(item.strip() for item in value)
     if tag == "table":
         sub = kind[1]
         assert isinstance(sub, dict)
         return validate_table(value, sub, where)
+    if tag == "named":
+        sub = kind[1]
+        assert isinstance(sub, dict)
+        if not isinstance(value, dict):
+            raise ConfigError(
+                f"{where}: expected a table of named tables, got {type(value).__name__} {value!r}"
+            )
+        out: dict[str, object] = {}
+        for name, entry in value.items():
+            check_table_name(name, where)
+            entry_where = f"{where[:-1]}.{name}]" if where.endswith("]") else f"{where}.{name}"
+            out[name] = validate_table(entry, sub, entry_where)
+        return out
     raise AssertionError(f"unknown schema kind {tag!r}")  # pragma: no cover - schema bug
 
 
@@ -101,7 +213,7 @@ def validate_table(
         kind = schema.get(key)
         if kind is None:
             raise _unknown_key(where, key, schema, extra)
-        if kind[0] == "table" and where.endswith("]"):
+        if kind[0] in ("table", "named") and where.endswith("]"):
             sub_where = f"{where[:-1]}.{key}]"
         else:
             sub_where = f"{where} key {key!r}"
@@ -112,6 +224,8 @@ def validate_table(
 def _env_names(schema: "Schema") -> dict[str, tuple[str, ...]]:
     names: dict[str, tuple[str, ...]] = {}
     for key, kind in schema.items():
+        if kind[0] == "named":
+            continue  # LAZYMED_<KEY>__<NAME>__<SUBKEY>: see _named_env_path
         if kind[0] == "table":
             sub = kind[1]
             assert isinstance(sub, dict)
@@ -122,10 +236,40 @@ def _env_names(schema: "Schema") -> dict[str, tuple[str, ...]]:
     return names
 
 
+def _named_env_path(name: str, schema: "Schema") -> tuple[str, ...] | None:
+    """``(table, entry name, key)`` for ``LAZYMED_<TABLE>__<NAME>__<KEY>`` of a named-tables
+    kind (``LAZYMED_ISOLATE__RAG__WARM`` -> ``isolate.rag.warm``), else None."""
+    for key, kind in schema.items():
+        prefix = f"{ENV_PREFIX}{key.upper()}__"
+        if kind[0] != "named" or not name.startswith(prefix):
+            continue
+        entry, sep, subkey = name[len(prefix) :].rpartition("__")
+        sub = kind[1]
+        assert isinstance(sub, dict)
+        lowered = subkey.lower()
+        if sep and entry and lowered in sub and subkey == subkey.upper():
+            check_table_name(entry.lower(), f"environment variable {name}")
+            return (key, entry.lower(), lowered)
+        valid = ", ".join(sorted(sub))
+        raise ConfigError(
+            f"environment variable {name}: expected {prefix}<NAME>__<KEY> with KEY one of "
+            f"{valid.upper()}"
+        )
+    return None
+
+
 def _parse_env_value(name: str, raw: str, kind: "Kind") -> object:
     tag = kind[0]
-    if tag == "modules":
+    if tag in ("modules", "names"):
         return [item.strip() for item in raw.split(",") if item.strip()]
+    if tag == "mb_or_percent":
+        text = raw.strip()
+        if text.endswith("%"):
+            return text
+        try:
+            return float(text) if any(c in text for c in ".eE") else int(text)
+        except ValueError:
+            return text  # validation names the variable
     if tag == "bool":
         value = raw.strip().lower()
         if value in TRUE_WORDS:
@@ -157,22 +301,31 @@ def env_overrides(environ: "Mapping[str, str]", schema: "Schema" = SCHEMA) -> di
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV:
             continue
-        path = names.get(name)
+        path = names.get(name) or _named_env_path(name, schema)
         if path is None:
             valid = sorted([*names, *RESERVED_ENV])
+            valid += [
+                f"{ENV_PREFIX}{k.upper()}__<NAME>__<KEY>"
+                for k, v in schema.items()
+                if v[0] == "named"
+            ]
             raise ConfigError(
                 f"unknown environment variable {name}.{_suggest(name, valid)} "
                 f"Valid lazymed variables: {', '.join(valid)}."
             )
         kind = schema[path[0]]
-        if len(path) == 2:
+        if len(path) >= 2:
             sub = kind[1]
             assert isinstance(sub, dict)
-            kind = sub[path[1]]
+            kind = sub[path[-1]]
         value = _validate_value(
             _parse_env_value(name, raw, kind), kind, f"environment variable {name}"
         )
-        if len(path) == 2:
+        if len(path) == 3:
+            outer = table.setdefault(path[0], {})
+            assert isinstance(outer, dict)
+            outer.setdefault(path[1], {})[path[2]] = value
+        elif len(path) == 2:
             inner = table.setdefault(path[0], {})
             assert isinstance(inner, dict)
             inner[path[1]] = value

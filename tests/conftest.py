@@ -46,7 +46,10 @@ def import_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
         leaked = [f for f in sys.meta_path if getattr(f, "_lazymed_finder", False)]
         pep810_left = _pep810_state()
         for name in set(sys.modules) - modules:
-            del sys.modules[name]
+            if name != "lazymed" and not name.startswith("lazymed."):
+                # lazymed's own modules stay: a second copy of _load would not know the
+                # pending modules (and the importlib route) of the first
+                del sys.modules[name]
         sys.meta_path[:] = meta_path
         sys.path[:] = path
         sys.path_hooks[:] = path_hooks

@@ -50,12 +50,15 @@ LAYERS: dict[str, Layer] = {
     # lazymed/*.py: standard library only, and no folder (lazymed/__init__.py may name folders
     # only for PEP 562 late names: inside functions or under TYPE_CHECKING).
     CORE: _layer(),
-    "profiler": _layer(optional=("rich",)),  # rich: the --rich renderer only
+    # scan: each suggestion is checked against the files that import it (issue 11 #9);
+    # rich: the --rich renderer only
+    "profiler": _layer(folders=("scan",), optional=("rich",)),
     "check": _layer(optional=("importlib_metadata",)),  # distribution-name hints only
     "scan": _layer(),
     "hooks": _layer(optional=("wrapt",)),  # on_load's post-import hooks for unmanaged names
-    "memory": _layer(third_party=("psutil",), optional=ANY),
-    "isolate": _layer(folders=("memory",)),
+    "memory": _layer(third_party=("psutil", "cachetools"), optional=ANY),  # the memory extra
+    # psutil: stop() and status() read workers from outside; ray: backend = "ray" only
+    "isolate": _layer(folders=("memory",), optional=("psutil", "ray")),
     "demo": _layer(folders=("memory",), third_party=("psutil",), optional=("rich",)),
     "cli": _layer(
         folders=("profiler", "check", "scan", "hooks", "memory", "isolate", "demo"),

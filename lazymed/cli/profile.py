@@ -7,17 +7,23 @@ Usage (options come before the target; everything after the target goes to it)::
     python -m lazymed profile [OPTIONS] -c "code" [ARG ...]
     python -m lazymed profile [OPTIONS] --modules a,b,c
 
-Exit status: 0 the target ran and exited 0; 1 the target failed (the report is still printed)
-or the tracer could not write its report; 2 usage error, missing script or module; 130
-interrupted by Ctrl-C (the report of what was traced until then is printed when there is one).
+Exit status: 0 the target ran and exited 0 (or ``--duration`` ended it); 1 the target failed
+(the report is still printed) or the tracer could not write its report; 2 usage error, missing
+script or module; 130 interrupted by Ctrl-C (SIGINT), 143 by SIGTERM (the report of what was
+traced until then is printed when there is one).
 See docs/profile.md for the options, the figures, profiling a server and the JSON schema.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
+
+from lazymed.cli._common import UsageError
+from lazymed.cli._common import error as _print_error
 
 if TYPE_CHECKING:  # the profiler is imported by run() only: `lazymed --help` must stay cheap
     from lazymed.profiler import Report, Target
@@ -25,10 +31,8 @@ if TYPE_CHECKING:  # the profiler is imported by run() only: `lazymed --help` mu
 PROG = "lazymed profile"
 # Table rankings (lazymed.profiler._table.SORT_KEYS; a test keeps the two in step).
 SORT_CHOICES = ("alloc", "objects", "rss", "self", "time")
-
-
-class UsageError(Exception):
-    """Bad command line (exit status 2)."""
+#: Exit status per stop signal (128 + its number, as a shell reports it).
+STOP_STATUS = {"SIGINT": 130, "SIGTERM": 143}
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -44,8 +48,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "(its output is shown) and a plain run to measure the tracer's overhead. "
             "The suggested lazy list is merged with the target's own [tool.lazymed]. "
             "For a server, profile its start-up: --modules myapp.app; or run it with "
-            "--no-alloc --no-baseline and press Ctrl-C once it serves: the report of what was "
-            "traced is printed (exit status 130). See docs/profile.md."
+            "--duration SECONDS, or with --no-alloc --no-baseline and stop it once it serves "
+            "(Ctrl-C, or SIGTERM): the report of what was traced is printed (exit status 130, "
+            "143 for SIGTERM). See docs/profile.md."
         ),
         usage=(
             "%(prog)s [options] (script.py [arg ...] | -m module [arg ...] | -c code [arg ...] "
@@ -105,6 +110,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="N",
         help="alternate N timing passes and N plain runs and keep the fastest of each (1); "
         "steadier overhead figures on a busy machine",
+    )
+    runs.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="end each run of the target after SECONDS (SIGINT to its process group), for "
+        "servers that never exit on their own; the report is complete, exit status 0",
     )
     runs.add_argument(
         "--python",
@@ -182,12 +195,12 @@ def _print_terminal(report: Report, args: argparse.Namespace) -> None:
 
 
 def _error(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    _print_error(PROG, message)
 
 
 def run(args: argparse.Namespace) -> int:
     """Profile the target and print the report. Returns the exit status (see module doc)."""
-    from lazymed.profiler import ProfileError, profile, render_html, report_json
+    from lazymed.profiler import ProfileError, profile
 
     try:
         target = target_from_args(args)
@@ -195,6 +208,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--top must be at least 1")
         if args.repeat < 1:
             raise UsageError("--repeat must be at least 1")
+        if args.duration is not None and not args.duration > 0:
+            raise UsageError("--duration must be a positive number of seconds")
     except UsageError as exc:
         _error(str(exc))
         return 2
@@ -209,16 +224,32 @@ def run(args: argparse.Namespace) -> int:
             stdout=2 if args.json else None,  # keep our stdout pure JSON
             suggest_min_seconds=args.min_ms / 1000,
             suggest_min_rss=int(args.min_mib * (1 << 20)),
+            duration=args.duration,
         )
-    except ProfileError as exc:  # TargetNotFoundError (2) included
+    except ProfileError as exc:  # TargetNotFoundError (2), ProfileInterrupted (130, 143) included
         _error(str(exc))
         return exc.exit_status
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before or after the runs (profile() handles it while they run)
         _error("interrupted")
         return 130
     except OSError as exc:  # the interpreter given by --python cannot be started
         _error(f"cannot run {args.python or sys.executable}: {exc}")
         return 2
+    # The runs are over and everything they started is gone: a late SIGTERM (a `timeout` that
+    # fired just now) must not cut the report short; it is printed and the command exits.
+    if threading.current_thread() is not threading.main_thread():
+        return _finish(report, args)
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        return _finish(report, args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _finish(report: Report, args: argparse.Namespace) -> int:
+    """Write the report (HTML, JSON or tables) and return the exit status."""
+    from lazymed.profiler import render_html, report_json
+
     status = 0 if report.run.exit_code == 0 else 1
     if args.html:
         try:
@@ -237,11 +268,20 @@ def run(args: argparse.Namespace) -> int:
         _error("no module named " + ", ".join(repr(n) for n in report.run.not_found))
         return 2
     if report.run.interrupted:
+        signal_name = report.run.stopped_by or "SIGINT"
+        how = "Ctrl-C" if signal_name == "SIGINT" else signal_name
         print(
-            f"{PROG}: interrupted (Ctrl-C): the report covers what the target imported until then",
+            f"{PROG}: interrupted ({how}): the report covers what the target imported until then",
             file=sys.stderr,
         )
-        return 130
+        return STOP_STATUS.get(signal_name, 130)
+    if report.run.stopped_by == "duration":
+        print(
+            f"{PROG}: stopped the target after --duration {args.duration:g} s (SIGINT); it "
+            f"exited with status {report.run.exit_code}",
+            file=sys.stderr,
+        )
+        return status if args.html and status else 0
     if report.run.exit_code != 0:
         print(f"{PROG}: the target exited with status {report.run.exit_code}", file=sys.stderr)
     return status

@@ -47,13 +47,15 @@ def build_report(
     warnings: Sequence[str] = (),
     existing: ExistingConfig | None = None,
     interrupted: bool = False,
+    stopped_by: str | None = None,
 ) -> Report:
     """Build the :class:`Report` from the timing pass's raw data and, optionally, the allocation
     pass's (whose events are matched to the timing pass's by module name and occurrence).
 
     ``existing`` is the target's lazymed configuration; by default the one the tracer found
     installed in the target (:func:`existing_from_raw`). ``interrupted`` marks a run stopped by
-    Ctrl-C. Raises ValueError if the raw data was written by an incompatible tracer.
+    SIGINT or SIGTERM; ``stopped_by`` names the signal, or ``"duration"``.
+    Raises ValueError if the raw data was written by an incompatible tracer.
     """
     for raw in (timing, alloc):
         if raw is not None and raw.get("raw_version") != RAW_VERSION:
@@ -113,7 +115,7 @@ def build_report(
     totals = sum((m.cumulative for m in modules if m.parent_id is None), Cost())
     if alloc is None:
         totals = Cost(totals.seconds, totals.rss_bytes, None, None, totals.threads)
-    run = _run_info(timing, modules, alloc, outside_peak_rss, interrupted)
+    run = _run_info(timing, modules, alloc, outside_peak_rss, interrupted, stopped_by)
     if alloc is not None and alloc.get("exit_code") != timing.get("exit_code"):
         notes.append(
             f"the allocation pass exited with {alloc.get('exit_code')}, the timing pass with "
@@ -121,13 +123,14 @@ def build_report(
         )
     if existing is None:
         existing = existing_from_raw(timing)
-    suggestions = suggest(
+    candidates = suggest(
         modules,
         packages,
         min_seconds=suggest_min_seconds,
         min_rss_bytes=suggest_min_rss,
         existing=existing,
     )
+    suggestions = tuple(s for s in candidates if not s.used_at_import)
     return Report(
         target=target,
         run=run,
@@ -141,6 +144,7 @@ def build_report(
         suggest_min_seconds=suggest_min_seconds,
         suggest_min_rss_bytes=suggest_min_rss,
         existing=existing,
+        not_suggested=tuple(s for s in candidates if s.used_at_import),
     )
 
 
@@ -166,6 +170,7 @@ def existing_from_raw(raw: Raw) -> ExistingConfig | None:
         return tuple(str(n) for n in value) if isinstance(value, list) else ()
 
     path, profile, source = data.get("path"), data.get("profile"), data.get("lazy_source")
+    from_import = data.get("from_import")
     return ExistingConfig(
         installed=True,
         path=path if isinstance(path, str) else None,
@@ -174,6 +179,7 @@ def existing_from_raw(raw: Raw) -> ExistingConfig | None:
         critical=names("critical"),
         disabled_modules=names("disabled_modules"),
         lazy_source=source if isinstance(source, str) else None,
+        from_import=from_import if from_import in ("eager", "deferred") else "eager",
     )
 
 
@@ -309,6 +315,7 @@ def _run_info(
     alloc: Raw | None,
     outside_peak: int | None,
     interrupted: bool = False,
+    stopped_by: str | None = None,
 ) -> RunInfo:
     start, end = timing["start"], timing["end"]
     seconds = (end["t"] - start["t"]) - (end["tracer_seconds"] - start["tracer_seconds"])
@@ -334,4 +341,5 @@ def _run_info(
         threads_end=int(end["threads"]),
         alloc_end_bytes=None if alloc is None else int(alloc["end"]["traced"]),
         interrupted=interrupted,
+        stopped_by=stopped_by,
     )

@@ -73,12 +73,13 @@ def _suggestion(s: Suggestion) -> dict[str, Any]:
         "modules": s.modules,
         "imported_at": s.imported_at,
         "saves": cost_dict(s.cost),
+        "used_at_import": list(s.used_at_import),
     }
 
 
 def existing_dict(existing: ExistingConfig | None) -> dict[str, Any] | None:
     """``{"installed", "path", "profile", "lazy", "critical", "disabled_modules",
-    "lazy_source"}`` or None."""
+    "lazy_source", "from_import"}`` or None."""
     if existing is None:
         return None
     return {
@@ -89,6 +90,7 @@ def existing_dict(existing: ExistingConfig | None) -> dict[str, Any] | None:
         "critical": list(existing.critical),
         "disabled_modules": list(existing.disabled_modules),
         "lazy_source": existing.lazy_source,
+        "from_import": existing.from_import,
     }
 
 
@@ -124,6 +126,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "threads_end": run.threads_end,
             "alloc_end_bytes": run.alloc_end_bytes,
             "interrupted": run.interrupted,
+            "stopped_by": run.stopped_by,
         },
         "overhead": {
             "profiled_seconds": round(ov.profiled_seconds, 9),
@@ -141,6 +144,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "modules": [_module(m) for m in report.modules],
         "suggestion": {
             "lazy": [_suggestion(s) for s in report.suggestions],
+            "not_suggested": [_suggestion(s) for s in report.not_suggested],
             "min_seconds": report.suggest_min_seconds,
             "min_rss_bytes": report.suggest_min_rss_bytes,
             "existing": existing_dict(report.existing),

@@ -167,13 +167,19 @@ class PackageCost:
 @dataclass(frozen=True)
 class Suggestion:
     """A name for ``[tool.lazymed] lazy``: deferring it would save at most ``cost`` at start-up
-    (less whatever other eager imports still need), covering ``modules`` module loads."""
+    (less whatever other eager imports still need), covering ``modules`` module loads.
+
+    ``used_at_import`` lists where the code that imports it also uses it at import time
+    (``"file:line (kind)"``, kinds as ``lazymed scan`` reports them): deferring it would then save
+    nothing, since that use loads it at start-up anyway. Such a name is not suggested
+    (:attr:`Report.not_suggested`)."""
 
     name: str
     package: str
     cost: Cost
     modules: int
     imported_at: str | None
+    used_at_import: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,7 @@ class ExistingConfig:
     critical: tuple[str, ...] = ()
     disabled_modules: tuple[str, ...] = ()
     lazy_source: str | None = None
+    from_import: str = "eager"
 
 
 @dataclass(frozen=True)
@@ -204,7 +211,9 @@ class RunInfo:
     ``gc_objects_*`` are exact ``len(gc.get_objects())`` counts. ``exit_code`` is the target's
     exit status; ``exception`` the uncaught exception (``"Type: message"``) if any;
     ``not_found`` the requested modules that do not exist. ``interrupted`` is True when the
-    profile was stopped with Ctrl-C (SIGINT): the figures cover what ran until then.
+    profile was stopped with Ctrl-C (SIGINT) or SIGTERM: the figures cover what ran until then.
+    ``stopped_by`` is ``"SIGINT"`` or ``"SIGTERM"`` then, ``"duration"`` when ``--duration``
+    ended the runs (not an interruption), else None.
     """
 
     python: str
@@ -226,6 +235,7 @@ class RunInfo:
     threads_end: int
     alloc_end_bytes: int | None
     interrupted: bool = False
+    stopped_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -282,6 +292,9 @@ class Report:
     suggest_min_seconds: float = 0.010
     suggest_min_rss_bytes: int = 1 << 20
     existing: ExistingConfig | None = None
+    not_suggested: tuple[Suggestion, ...] = ()
+    """Names that qualified by cost but would save nothing: the importing code uses them at
+    import time (:attr:`Suggestion.used_at_import`)."""
 
     def module(self, name: str) -> ModuleCost:
         """The first load of ``name``; KeyError if it was not imported during the run."""

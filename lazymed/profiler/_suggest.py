@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Iterable, Sequence
 
@@ -43,7 +44,9 @@ def suggest(
     lazy module of ``existing`` was loading (its dependencies). When both ``a`` and ``a.b``
     qualify, only ``a`` is named (a lazy name covers its submodules) and its figures include
     ``a.b``'s. The figures are upper bounds: modules that other eager imports also need are
-    still loaded at start-up.
+    still loaded at start-up. Each candidate is checked against the code that imports it
+    (:func:`import_time_uses`, the ``lazymed scan`` analysis): one used at import time there
+    would save nothing and comes back with ``used_at_import`` set.
     """
     kinds = {p.name: p.kind for p in packages}
     lazy: tuple[str, ...] = ()
@@ -115,10 +118,54 @@ def suggest(
                     cost=sum((c.cumulative for c in covered), Cost()),
                     modules=sum(subtree_loads(c) for c in covered),
                     imported_at=m.imported_at,
+                    used_at_import=import_time_uses(
+                        m.name,
+                        [c.imported_at for c in covered],
+                        lazy=lazy,
+                        from_import="eager" if existing is None else existing.from_import,
+                    ),
                 )
             )
     out.sort(key=lambda s: s.cost.seconds, reverse=True)
     return tuple(out)
+
+
+def _file_of(site: str | None) -> str | None:
+    """The file of a ``"file:line"`` import site, None when it is not a readable file
+    (``<string>`` for ``-c`` code, ``<frozen ...>``)."""
+    if not site:
+        return None
+    path = site.rpartition(":")[0]
+    return path if path and not path.startswith("<") and os.path.isfile(path) else None
+
+
+def import_time_uses(
+    name: str,
+    sites: Iterable[str | None],
+    *,
+    lazy: Sequence[str] = (),
+    from_import: str = "eager",
+) -> tuple[str, ...]:
+    """Where the files that import ``name`` (the files of ``sites``, ``"file:line"`` import
+    statements) use it at import time if it were lazy: ``lazymed scan`` run on them with ``name``
+    added to ``lazy``, as ``"file:line (kind)"``, in file order. Empty when nothing would load
+    it at start-up (a file that cannot be read or parsed counts as no use: the profile itself
+    shows the import)."""
+    from lazymed.scan import covering, scan_source  # only when there is something to check
+
+    names = [*(n for n in lazy if not n.startswith(name + ".")), name]
+    found: list[str] = []
+    for path in dict.fromkeys(p for p in map(_file_of, sites) if p is not None):
+        try:
+            with open(path, "rb") as f:
+                source = f.read()
+            findings = scan_source(path, source, names, from_import)
+        except (OSError, SyntaxError, ValueError, RecursionError):
+            continue
+        for finding in findings:
+            if covering(finding.module, names) == name:
+                found.append(f"{finding.path}:{finding.line} ({finding.kind})")
+    return tuple(found)
 
 
 def _has_ancestor_name(name: str, names: set[str]) -> bool:
@@ -175,6 +222,7 @@ def toml_block(
     min_seconds: float = 0.010,
     min_rss_bytes: int = 1 << 20,
     existing: ExistingConfig | None = None,
+    not_suggested: Sequence[Suggestion] = (),
 ) -> str:
     """The suggestion as TOML text, each new name commented with what deferring it would save
     at start-up (at most).
@@ -182,9 +230,17 @@ def toml_block(
     Without an ``existing`` configuration: a whole ``[tool.lazymed]`` table. With one: only the
     key ``lazy = [...]``, the merged list (:func:`merged_lazy`: the configured names, then the new
     ones), preceded by comments saying so and where it goes, so that pasting it neither
-    duplicates the table nor drops configured names.
+    duplicates the table nor drops configured names. Each of ``not_suggested`` gets a comment
+    line saying why it is left out (used at import time, where).
     """
     lines = list(HEADER)
+    for s in not_suggested:
+        lines += textwrap.wrap(
+            f'Not suggested: "{s.name}" ({_saving(s)}) would save nothing: ' + unused_reason(s),
+            88,
+            initial_indent="# ",
+            subsequent_indent="#   ",
+        )
     merged = merged_lazy(suggestions, existing)
     if existing is None:
         lines.append("[tool.lazymed]")
@@ -235,4 +291,14 @@ def suggestion_toml(report: Report) -> str:
         min_seconds=report.suggest_min_seconds,
         min_rss_bytes=report.suggest_min_rss_bytes,
         existing=report.existing,
+        not_suggested=report.not_suggested,
     )
+
+
+def unused_reason(s: Suggestion, limit: int = 3) -> str:
+    """``used at import time in app.py:12 (module-level), ...``: why deferring ``s`` saves
+    nothing (at most ``limit`` places, then how many more)."""
+    places = [os.path.relpath(p) if os.path.isabs(p) else p for p in s.used_at_import]
+    shown = ", ".join(places[:limit])
+    more = len(places) - limit
+    return f"used at import time in {shown}" + (f" and {more} more place(s)" if more > 0 else "")

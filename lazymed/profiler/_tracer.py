@@ -329,7 +329,10 @@ def _lazymed_status() -> object:
 
 def _lazymed_config() -> object:
     """The configuration lazymed runs with in the target (names per role, config file, profile,
-    where ``lazy`` came from), None when the target did not install lazymed."""
+    ``from_import``, where ``lazy`` came from), None when the target did not install lazymed.
+    Read through the public ``lazymed.status()`` only: its ``lazy``, ``critical``,
+    ``disabled_modules`` and ``sources``; a lazymed whose ``status()`` lacks them (older) gives
+    the outermost registered names per role and no source."""
     lazymed = sys.modules.get("lazymed")
     status_fn = getattr(lazymed, "status", None)
     if status_fn is None:
@@ -338,24 +341,23 @@ def _lazymed_config() -> object:
         status = status_fn()
         if not getattr(status, "installed", False):
             return None
-        registry = getattr(sys.modules.get("lazymed._registry"), "REGISTRY", None)
-        config = getattr(registry, "config", None)
         records = [(m.name, m.role) for m in status.modules]
         out: dict[str, object] = {
             "path": getattr(status, "config_path", None),
             "profile": getattr(status, "profile", None),
+            "from_import": getattr(status, "from_import", None),
         }
         for key, role in (
             ("lazy", "lazy"),
             ("critical", "critical"),
             ("disabled_modules", "disabled"),
         ):
-            names = getattr(config, key, None)
+            names = getattr(status, key, None)
             if names is None:  # from the records: registered names not inside another one
                 mine = [n for n, r in records if r == role]
                 names = [n for n in mine if not any(n.startswith(o + ".") for o in mine)]
             out[key] = [str(n) for n in names]
-        sources = getattr(config, "sources", None)
+        sources = getattr(status, "sources", None)
         out["lazy_source"] = sources.get("lazy") if isinstance(sources, dict) else None
         return out
     except Exception as exc:  # a broken or half-written core must not lose the profile

@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from lazymed.cli.scan import KINDS, module_name_for, scan_paths, scan_source
+from lazymed.scan import KINDS
+from lazymed.scan._scanner import LAZY_ANNOTATIONS
 
 REPO = Path(__file__).resolve().parents[2]
 LAZY = ("heavylib", "nspkg.heavy", "app.plugins")
@@ -326,6 +327,8 @@ def expected(proj: Path, mode: str) -> set[tuple[str, int, str]]:
     for path in sorted(proj.rglob("*.py")):
         for lineno, line in enumerate(path.read_text().splitlines(), 1):
             m = MARKER.search(line)
+            if m and m.group("kind") == "annotation" and LAZY_ANNOTATIONS:
+                continue  # 3.14+ evaluates annotations lazily (PEP 649/749): not a use there
             if m and m.group("mode") in (None, mode):
                 out.add((path.relative_to(proj).as_posix(), lineno, m.group("kind")))
     return out
@@ -357,9 +360,10 @@ def test_exact_findings(project: Path, tmp_path: Path, mode: str) -> None:
     assert found(doc) == want
     assert doc["config"]["from_import"] == mode
     assert doc["files_scanned"] == len(list(project.rglob("*.py")))
-    # Every kind the scanner knows is exercised by the fixture (eager or deferred).
+    # Every kind the scanner knows is exercised by the fixture (eager or deferred); no annotation
+    # is a use on 3.14+.
     both = {k for _, _, k in expected(project, "eager") | expected(project, "deferred")}
-    assert both == set(KINDS)
+    assert both == set(KINDS) - ({"annotation"} if LAZY_ANNOTATIONS else set())
 
 
 def test_findings_name_the_module_and_position(project: Path, tmp_path: Path) -> None:
@@ -593,166 +597,6 @@ def test_profile_changes_the_lazy_names(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- scanner rules
 
 
-def kinds(
-    source: str, lazy: tuple[str, ...] = ("x",), mode: str = "eager"
-) -> list[tuple[int, int, str]]:
-    src = textwrap.dedent(source).lstrip("\n").encode()
-    return [(f.line, f.col, f.kind) for f in scan_source("mod.py", src, lazy, mode)]
-
-
-def test_columns_count_characters() -> None:
-    assert kinds('import x\ns = "é"; y = x.f()\n') == [(2, 14, "module-level")]
-
-
-def test_import_a_b_c_binds_a() -> None:
-    src = """
-        import x.y.z
-        import x.y.z as w
-        A = x.y.z.f
-        B = w.f
-        C = x.y
-        """
-    assert kinds(src, lazy=("x.y.z",)) == [(3, 5, "module-level"), (4, 5, "module-level")]
-    # A lazy parent package loads on the first attribute taken from it.
-    assert kinds(src, lazy=("x",)) == [
-        (3, 5, "module-level"),
-        (4, 5, "module-level"),
-        (5, 5, "module-level"),
-    ]
-
-
-def test_annotations_follow_future_import() -> None:
-    src = """
-        import x
-        y: x.T = 1
-        def f(a: x.T, *args: x.A, b: x.B = None, **kw: x.K) -> x.R:
-            z: x.Local = 1
-        """
-    assert {line for line, _, kind in kinds(src) if kind == "annotation"} == {2, 3}
-    assert len(kinds(src)) == 6
-    assert kinds("from __future__ import annotations\n" + textwrap.dedent(src)) == []
-    assert kinds('import x\ndef f(a: "x.T") -> "x.R":\n    pass\n') == []
-
-
-def test_rebinding_and_branches() -> None:
-    src = """
-        try:
-            import x
-        except ImportError:
-            x = None
-        A = x.f
-        x = object()
-        B = x.f
-        """
-    assert kinds(src) == [(5, 5, "module-level")]
-
-
-def test_type_checking_and_main_guard_are_skipped() -> None:
-    src = """
-        import typing
-        import x
-        if typing.TYPE_CHECKING:
-            from x import T
-            A = x.f
-        else:
-            B = x.g
-        if __name__ == "__main__":
-            x.main()
-        if not TYPE_CHECKING:
-            C = x.h
-        """
-    assert kinds(src) == [(7, 9, "module-level"), (11, 9, "module-level")]
-
-
-def test_no_load_attributes_and_plain_references() -> None:
-    src = """
-        import x
-        a = x.__name__
-        b = x.__spec__.name
-        c = [x]
-        d = x is None
-        e = hasattr(x, "__path__")
-        f = getattr(x, "thing")
-        g = dir(x)
-        """
-    assert kinds(src) == [(7, 5, "module-level"), (8, 5, "module-level")]
-
-
-def test_getattr_and_transitive_calls() -> None:
-    src = """
-        import x
-
-        def inner():
-            return x.f()
-
-        def outer():
-            return inner()
-
-        def unused():
-            return x.g()
-
-        outer()
-        """
-    found_ = scan_source("mod.py", textwrap.dedent(src).lstrip("\n").encode(), ("x",), "eager")
-    assert [(f.line, f.kind) for f in found_] == [(4, "import-time-call")]
-    assert "inner() is called at line 7, and outer() is called at line 12" in found_[0].message
-
-
-def test_local_names_shadow_globals() -> None:
-    src = """
-        import x
-
-        def setup(x=None):
-            return x.f()
-
-        setup()
-        """
-    assert kinds(src) == []
-
-
-def test_from_import_inside_import_time_code_loads_in_any_mode() -> None:
-    src = """
-        class A:
-            from x import f
-
-        def setup():
-            from x import g
-
-        setup()
-        """
-    for mode in ("eager", "deferred"):
-        assert [k for _, _, k in kinds(src, mode=mode)] == ["from-import", "import-time-call"]
-
-
-def test_submodule_from_import_of_non_lazy_parent() -> None:
-    src = """
-        from a.b import c
-        from a.b import d
-        X = c.f
-        Y = d.f
-        """
-    assert kinds(src, lazy=("a.b.c",)) == [(3, 5, "module-level")]
-
-
-def test_own_lazy_package_is_exempt(tmp_path: Path) -> None:
-    pkg = tmp_path / "p" / "q"
-    pkg.mkdir(parents=True)
-    (tmp_path / "p" / "__init__.py").write_text("")
-    (pkg / "__init__.py").write_text("")
-    assert module_name_for(str(pkg / "__init__.py")) == ("p.q", True)
-    assert module_name_for(str(pkg / "r.py")) == ("p.q.r", False)
-    src = b"from p.q import s\nfrom . import t\nimport p.q\nX = p.q.u\n"
-    assert scan_source(str(pkg / "r.py"), src, ("p.q",)) == []
-    assert [f.kind for f in scan_source(str(pkg / "r.py"), src, ("p",))] == []
-    other = tmp_path / "p" / "w.py"
-    assert [(f.line, f.kind) for f in scan_source(str(other), src, ("p.q",))] == [
-        (1, "from-import"),
-        (4, "module-level"),
-    ]
-    # `from . import t` in p/w.py names p.t: not lazy here.
-    assert scan_source(str(other), b"from . import q\nq.x\n", ("p.q",))[0].line == 2
-
-
 def test_every_kind_has_a_fix_and_the_sources_parse() -> None:
     for body in [*SITE.values(), *APP.values()]:
         ast.parse(textwrap.dedent(body))
@@ -768,21 +612,6 @@ def test_every_kind_has_a_fix_and_the_sources_parse() -> None:
     )
 
 
-def test_lazy_package_below_namespace_packages_is_exempt(tmp_path: Path) -> None:
-    """google/cloud/storage: the namespace parents have no __init__.py, yet the files of the
-    lazy package are recognised as its own."""
-    pkg = tmp_path / "ns" / "sub" / "pkg"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text("")
-    src = b"from ns.sub.pkg import x\nfrom . import y\nV = y.z\n"
-    assert scan_source(str(pkg / "mod.py"), src, ("ns.sub.pkg",)) == []
-    assert scan_source(str(pkg / "__init__.py"), src, ("ns.sub",)) == []
-    outside = tmp_path / "ns" / "other.py"
-    assert [(f.line, f.kind) for f in scan_source(str(outside), src, ("ns.sub.pkg",))] == [
-        (1, "from-import")
-    ]
-
-
 def test_config_falls_back_to_the_working_directory(project: Path, tmp_path: Path) -> None:
     external = tmp_path / "external"
     write_tree(external, {"tool.py": "import heavylib\nX = heavylib.make()\n"})
@@ -791,30 +620,6 @@ def test_config_falls_back_to_the_working_directory(project: Path, tmp_path: Pat
     doc = json.loads(proc.stdout)
     assert doc["config"]["path"] == str(project / "pyproject.toml")
     assert found(doc) == {(str(external / "tool.py"), 2, "module-level")}
-
-
-def test_too_deep_expressions_are_an_error_not_a_crash(tmp_path: Path) -> None:
-    deep = tmp_path / "deep.py"
-    deep.write_text("import x\nX = " + " + ".join(["x.a"] * 5000) + "\n")
-    result = scan_paths([str(deep)], ("x",), "eager")
-    assert [(e.path, e.message) for e in result.errors] == [
-        (str(deep), "too deeply nested to analyse")
-    ]
-    assert result.exit_status == 1
-
-
-def test_aliased_from_import_fix_names_the_real_attribute() -> None:
-    """`from m import Settings as S`: the fix spells `m.Settings` (the alias S is no attribute)."""
-    src = textwrap.dedent(
-        """
-        from llama_index.core import Settings as S, VectorStoreIndex
-        """
-    ).encode()
-    (finding,) = scan_source("app.py", src, ("llama_index.core",))
-    assert finding.kind == "from-import"
-    assert "`llama_index.core.Settings` where S is used" in finding.fix
-    assert "`llama_index.core.VectorStoreIndex` where VectorStoreIndex is used" in finding.fix
-    assert "llama_index.core.S`" not in finding.fix
 
 
 def test_a_pip_distribution_name_in_the_config_gets_a_hint(tmp_path: Path) -> None:

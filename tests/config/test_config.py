@@ -405,13 +405,13 @@ BAD_CONFIGS = [
         "[tool.lazymed]\nunrelated_zzz = 1\n",
         [
             "'unrelated_zzz'",
-            "Valid keys: backend, critical, deep, disabled_modules, from_import, lazy",
+            "Valid keys: backend, critical, deep, disabled_modules, from_import, isolate, lazy",
         ],
         id="unknown",
     ),
     pytest.param(
         "[tool.lazymed.memory]\nlimit_mb = 512\n",
-        ["unknown key 'memory'", "Valid keys"],
+        ["[tool.lazymed.memory]", "unknown key 'limit_mb'", "Valid keys"],
         id="sub-table-memory",
     ),
     pytest.param('[tool.lazymed]\nlazy = "numpy"\n', ["'lazy'", "list"], id="lazy-str"),
@@ -928,3 +928,13 @@ def test_missing_critical_module_raises_module_not_found(project: Path) -> None:
     assert info.value.name == "lm_file_crit"
     assert any("lm_file_crit" in note for note in getattr(info.value, "__notes__", []))
     assert finders() == []
+
+
+def test_abbreviated_key_before_its_unit_is_suggested() -> None:
+    from lazymed._typos import close_matches
+
+    assert close_matches("warn_mb", ["warning_mb", "critical_mb", "budget_mb"], suffixes=True) == [
+        "warning_mb"
+    ]
+    assert close_matches("warn_mb", ["warning_mb"]) == []  # module names: no unit rule
+    assert close_matches("wa_mb", ["warning_mb"], suffixes=True) == []  # stem too short to tell

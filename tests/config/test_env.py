@@ -129,7 +129,7 @@ def test_disabled_critical_conflict_from_the_environment(
         ("LAZYMED_DISABLE_MODULES", "LAZYMED_DISABLED_MODULES"),
         ("LAZYMED_PROFILES", "LAZYMED_PROFILE"),
         ("LAZYMED_FROMIMPORT", "LAZYMED_FROM_IMPORT"),
-        ("LAZYMED_MEMORY__LIMIT_MB", None),  # sub-tables do not exist yet
+        ("LAZYMED_MEMORY__LIMIT_MB", None),  # not a key of [tool.lazymed.memory]
         ("LAZYMED_SOMETHING_ELSE", None),
         ("LAZYMED_", None),
     ],

@@ -267,7 +267,7 @@ def test_unknown_profile_when_none_are_defined(tmp_path: Path) -> None:
         ('[tool.lazymed.profiles]\ndev = "x"\n', ["[tool.lazymed.profiles.dev]", "table"]),
         (
             "[tool.lazymed.profiles.dev.memory]\nlimit_mb = 1\n",
-            ["[tool.lazymed.profiles.dev]", "unknown key 'memory'"],
+            ["[tool.lazymed.profiles.dev.memory]", "unknown key 'limit_mb'"],
         ),
     ],
     ids=["typo", "choice", "type", "name", "twice", "nested", "not-table", "sub-table"],

@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT, Packages
 
 import lazymed
+from lazymed import _keys
 
 
 def test_records_say_who_imported_and_who_first_used(pkgs: Packages) -> None:
@@ -61,7 +62,7 @@ def test_status_reports_the_effective_config_and_where_each_setting_came_from(
     st = lazymed.status()
     assert (st.lazy, st.critical, st.disabled_modules) == (("lm_c",), ("json",), ("lm_off",))
     assert st.profiles == ("dev", "prod")
-    assert st.sources == {
+    given = {
         "lazy": "install() keyword",
         "critical": f"{pyproject} [tool.lazymed]",
         "disabled_modules": f"{pyproject} [tool.lazymed.profiles.dev]",
@@ -69,6 +70,8 @@ def test_status_reports_the_effective_config_and_where_each_setting_came_from(
         "backend": "default",
         "deep": "default",
     }
+    # every other [tool.lazymed] key (the layers' tables) is reported too, from its default
+    assert st.sources == given | {k: "default" for k in _keys.DEFAULTS if k not in given}
     as_json = json.loads(json.dumps(st.as_dict()))
     assert as_json["sources"]["lazy"] == "install() keyword"
     assert as_json["lazy"] == ["lm_c"]

@@ -1,14 +1,16 @@
 """Run by test_medical_app_modes.py in a fresh interpreter: ``_medapp_child.py MODE [PROFILE]``.
 
-Boots the medical app eager or lazy (optionally under a lazymed profile), calls every endpoint
-with Flask's test client and prints one JSON document: for each request its status, JSON body,
-the lazymed state of each registered module and which *marker* submodules are in sys.modules.
+Boots the medical app eager, lazy (optionally under a lazymed profile) or isolated, calls every
+endpoint with Flask's test client and prints one JSON document: for each request its status, JSON
+body, a SHA-256 of the raw body, the lazymed state of each registered module and which
+*marker* submodules are in sys.modules.
 A marker is a submodule that only a real execution of its package imports, so it tells from
 outside lazymed whether the package has run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from typing import Any
@@ -70,7 +72,7 @@ def main() -> None:
     profile = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] else None
     from medapp.boot import boot
 
-    boot(lazy=mode == "lazy", profile=profile)
+    boot(lazy=mode == "lazy", profile=profile, isolated=mode == "isolated")
     from medapp.app import create_app
 
     import lazymed
@@ -88,7 +90,13 @@ def main() -> None:
     for name, method, path, body in REQUESTS:
         response = client.open(path, method=method, json=body)
         results.append(
-            {"name": name, "status": response.status_code, "json": response.get_json(), **observe()}
+            {
+                "name": name,
+                "status": response.status_code,
+                "json": response.get_json(),
+                "sha256": hashlib.sha256(response.get_data()).hexdigest(),
+                **observe(),
+            }
         )
     from medapp.credentials import public_key_pem
 

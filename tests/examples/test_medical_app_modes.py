@@ -1,4 +1,5 @@
-"""The medical app in fresh interpreters: eager, lazy and lazy under the development profile.
+"""The medical app in fresh interpreters: eager, lazy, lazy under the development profile, and
+isolated (RAG in a lazymed.isolate worker).
 
 Every endpoint must answer the same JSON in both modes (signed URLs and tokens carry a
 timestamp: they are verified cryptographically instead and compared without it); the lazy app
@@ -21,6 +22,12 @@ from typing import Any
 
 import pytest
 
+# Imported once, before the autouse fixture's per-test sys.modules snapshot: a second import of
+# cryptography's Python modules in a later test makes its Rust side reject the new classes
+# ("Expected instance of hashes.HashAlgorithm").
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
 REPO = Path(__file__).resolve().parents[2]
 APP_DIR = REPO / "examples" / "medical_app"
 CHILD = Path(__file__).with_name("_medapp_child.py")
@@ -34,7 +41,7 @@ USES = {
 
 
 def _run_child(mode: str, profile: str | None = None) -> dict[str, Any]:
-    from lazymed.cli._measure import child_env
+    from lazymed.demo import child_env
 
     env = child_env(os.environ, {}, [APP_DIR, REPO])
     done = subprocess.run(
@@ -76,9 +83,6 @@ def _b64url(text: str) -> bytes:
 
 def _verify(public_key_pem: str, signature: bytes, message: bytes) -> None:
     """Raise cryptography's InvalidSignature unless ``signature`` is RS256 over ``message``."""
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
-
     key = serialization.load_pem_public_key(public_key_pem.encode("ascii"))
     assert isinstance(key, rsa.RSAPublicKey)
     key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
@@ -260,3 +264,40 @@ def test_development_profile_answers_503_for_disabled_services(development: dict
         "supabase": False,
         "llama_index.core": True,
     }
+
+
+# --------------------------------------------------------------------------- isolated mode
+# RAG served by a lazymed.isolate worker (profile "isolated"): byte for byte as in-process, and
+# llama-index never runs in the server process.
+
+
+@pytest.fixture(scope="module")
+def isolated() -> dict[str, Any]:
+    return _run_child("isolated")
+
+
+def test_isolated_rag_answers_are_byte_identical_to_in_process(
+    eager: dict[str, Any], isolated: dict[str, Any]
+) -> None:
+    for name in ("rag", "rag-2", "rag-bad"):
+        mine, theirs = _by_name(isolated)[name], _by_name(eager)[name]
+        assert (mine["status"], mine["sha256"]) == (theirs["status"], theirs["sha256"]), name
+    assert _by_name(isolated)["rag-bad"]["status"] == 400
+
+
+def test_every_other_endpoint_answers_as_in_process(
+    eager: dict[str, Any], isolated: dict[str, Any]
+) -> None:
+    mine, theirs = _comparable(isolated), _comparable(eager)
+    status, health = mine.pop("healthz")
+    assert status == 200 and health["profile"] == "isolated" and health["status"] == "ok"
+    assert health["isolated"]["rag"] in ("starting", "running")  # warm start under way or done
+    theirs.pop("healthz")
+    assert mine == theirs
+    assert _by_name(isolated)["healthz"]["json"]["mode"] == "isolated"
+
+
+def test_llama_index_never_runs_in_the_server_process(isolated: dict[str, Any]) -> None:
+    for result in isolated["results"]:
+        assert result["markers"]["llama_index.core"] is False, result["name"]
+        assert result["states"]["llama_index.core"] == "lazy", result["name"]

@@ -68,6 +68,22 @@ def requires(module: str, service: str) -> Callable[[Callable[..., Any]], Callab
     return decorate
 
 
+def _isolated_search(question: str, top_k: int) -> dict[str, Any]:
+    """:func:`knowledge.search` run in the isolated ``rag`` worker; the worker's ValueError
+    (bad input) is raised here as itself, so the answer is the same 400 as in-process."""
+    import lazymed.isolate
+
+    try:
+        result: dict[str, Any] = lazymed.isolate.service(knowledge.ISOLATED_SERVICE).search(
+            question, top_k=top_k
+        )
+    except lazymed.isolate.ServiceError as exc:
+        if isinstance(exc.__cause__, ValueError):
+            raise exc.__cause__ from None
+        raise
+    return result
+
+
 def _json_body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
@@ -92,6 +108,11 @@ def create_app(*, introspect_endpoint: bool | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
+        if boot.mode() == "isolated":  # and whether the warm RAG worker is up yet
+            import lazymed.isolate
+
+            states = {s.name: s.state for s in lazymed.isolate.status(rss=False)}
+            return jsonify(status="ok", mode=boot.mode(), profile=boot.profile(), isolated=states)
         return jsonify(status="ok", mode=boot.mode(), profile=boot.profile())
 
     @app.post("/vitals/news2")
@@ -132,6 +153,8 @@ def create_app(*, introspect_endpoint: bool | None = None) -> Flask:
             raise ValueError("question must be a string")
         if isinstance(top_k, bool) or not isinstance(top_k, int):
             raise ValueError(f"top_k must be a whole number, got {top_k!r}")
+        if boot.mode() == "isolated":
+            return jsonify(_isolated_search(question, top_k))
         return jsonify(knowledge.search(question, top_k=top_k))
 
     @app.get("/services")

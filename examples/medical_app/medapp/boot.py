@@ -8,6 +8,9 @@ Environment (read when the argument is None):
 * ``MEDICAL_APP_LAZY`` -- ``1``/``true``/``yes`` to call ``lazymed.install()`` with this app's
   ``pyproject.toml`` ([tool.lazymed]); anything else or unset for plain eager imports.
 * ``MEDICAL_APP_PROFILE`` -- a profile of that table, e.g. ``development`` (lazy mode only).
+* ``MEDICAL_APP_ISOLATED`` -- ``1`` for lazy mode with the ``isolated`` profile: the RAG index
+  runs in a worker process (``[tool.lazymed.profiles.isolated.isolate.rag]``, warm at start-up),
+  so llama-index never loads in the server process.
 """
 
 from __future__ import annotations
@@ -22,17 +25,29 @@ _TRUE = ("1", "true", "yes", "on")
 _state: dict[str, str | None] = {"mode": None, "profile": None}
 
 
-def boot(lazy: bool | None = None, profile: str | None = None) -> str:
-    """Install lazymed (lazy mode) or do nothing (eager mode); return ``"lazy"`` or ``"eager"``.
+def boot(lazy: bool | None = None, profile: str | None = None, isolated: bool | None = None) -> str:
+    """Install lazymed (lazy or isolated mode) or do nothing (eager mode); return ``"lazy"``,
+    ``"isolated"`` or ``"eager"``.
 
-    Raises ValueError when a profile is asked for in eager mode (profiles are lazymed's), and
-    whatever ``lazymed.install`` raises (``lazymed.ConfigError`` for a bad table or profile).
+    Raises ValueError when a profile is asked for in eager mode (profiles are lazymed's) or
+    beside isolated mode (which is the profile ``isolated``), and whatever ``lazymed.install``
+    raises (``lazymed.ConfigError`` for a bad table or profile).
     """
     if lazy is None:
         lazy = os.environ.get("MEDICAL_APP_LAZY", "").strip().lower() in _TRUE
     if profile is None:
         profile = os.environ.get("MEDICAL_APP_PROFILE", "").strip() or None
-    if lazy:
+    if isolated is None:
+        isolated = os.environ.get("MEDICAL_APP_ISOLATED", "").strip().lower() in _TRUE
+    if isolated:
+        if profile is not None:
+            raise ValueError(f"isolated mode is the profile 'isolated'; got profile {profile!r}")
+        import lazymed
+
+        profile = "isolated"
+        lazymed.install(config=CONFIG, profile=profile)
+        mode = "isolated"
+    elif lazy:
         import lazymed
 
         lazymed.install(config=CONFIG, profile=profile)
@@ -47,7 +62,8 @@ def boot(lazy: bool | None = None, profile: str | None = None) -> str:
 
 
 def mode() -> str:
-    """``"lazy"`` or ``"eager"`` as chosen by :func:`boot` (``"eager"`` if it never ran)."""
+    """``"lazy"``, ``"isolated"`` or ``"eager"`` as chosen by :func:`boot` (``"eager"`` if it
+    never ran)."""
     return _state["mode"] or "eager"
 
 

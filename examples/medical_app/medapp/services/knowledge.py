@@ -20,6 +20,8 @@ import llama_index.core
 from medapp.embedding import llama_embedding, tokens
 
 MODULE = "llama_index.core"
+#: The isolated service's name in ``[tool.lazymed.isolate.rag]`` (profile ``isolated``).
+ISOLATED_SERVICE = "rag"
 SERVICE = "clinical knowledge retrieval (llama-index)"
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -110,3 +112,20 @@ def search(question: str, *, top_k: int = 3) -> dict[str, Any]:
         "results": results,
         "corpus_size": len(index.docstore.docs),
     }
+
+
+class KnowledgeService:
+    """The RAG index as an isolated service: :func:`build_index` makes one in the worker and
+    the app calls :meth:`search` through ``lazymed.isolate.service("rag")``."""
+
+    def search(self, question: str, top_k: int = 3) -> dict[str, Any]:
+        """:func:`search`, run where the index lives."""
+        return search(question, top_k=top_k)
+
+
+def build_index() -> KnowledgeService:
+    """Factory of ``[tool.lazymed.isolate.rag]``: builds the index and runs one retrieval now,
+    so a warm worker has paid for llama-index, the embeddings and the retriever's own imports
+    before the first request; returns the service."""
+    search("warm-up", top_k=1)
+    return KnowledgeService()

@@ -20,6 +20,7 @@ from typing import Any
 
 import psutil
 import pytest
+from _json_schema import assert_type, documented_schema
 
 REPO = Path(__file__).resolve().parents[2]
 HEAVY = ("google.cloud.storage", "firebase_admin", "supabase", "llama_index.core")
@@ -88,7 +89,7 @@ def _run_demo(*args: str) -> DemoRun:
 @pytest.fixture(scope="module")
 def demo() -> DemoRun:
     # Progress stays on (plain lines: stderr is a pipe); two warm requests keep the run short.
-    return _run_demo("--json", "--no-warmup", "--warm-requests", "2")
+    return _run_demo("--json", "--no-warmup", "--warm-requests", "2", "--modes", "eager,lazy")
 
 
 def _close(a: int, b: int) -> bool:
@@ -114,16 +115,23 @@ def test_json_document_has_the_documented_shape(demo: DemoRun) -> None:
         "threads": 8,
         "gc_objects": 50_000,
         "response_seconds": 0.2,
+        "tree_rss_vs_eager": 1.10,
     }
     assert [(r["mode"], r["profile"]) for r in doc["runs"]] == [("eager", None), ("lazy", None)]
     for run in doc["runs"]:
         assert set(run) == {
             "mode", "profile", "pid", "startup_seconds", "child_ready_after_seconds",
             "startup_agree", "phases", "requests", "responses", "exit_status",
+            "services_ready_seconds",
         }  # fmt: skip
+        assert run["services_ready_seconds"] is None  # only isolated mode waits for workers
         assert set(run["phases"]) == {"startup", "after_first_rag"}
         for phase in run["phases"].values():
-            assert set(phase["outside"]) == {"rss_bytes", "vms_bytes", "threads", "unix_time"}
+            assert set(phase["outside"]) == {
+                "rss_bytes", "vms_bytes", "threads", "unix_time", "tree_rss_bytes", "processes",
+            }  # fmt: skip
+            assert phase["outside"]["processes"] == 1  # no workers in these modes
+            assert phase["outside"]["tree_rss_bytes"] == phase["outside"]["rss_bytes"]
             assert set(phase["inside"]) == {
                 "rss_bytes", "vms_bytes", "threads", "gc_objects", "modules",
             }  # fmt: skip
@@ -236,7 +244,7 @@ def test_checks_are_the_measurements_against_the_targets(demo: DemoRun) -> None:
 
 
 def test_table_shows_the_same_figures(demo: DemoRun) -> None:
-    from lazymed.cli.demo import render_plain, table_rows
+    from lazymed.demo import render_plain, table_rows
 
     doc = demo.document
     text = render_plain(doc)
@@ -262,7 +270,7 @@ def test_table_shows_the_same_figures(demo: DemoRun) -> None:
 def test_rich_table_shows_the_same_marks(demo: DemoRun) -> None:
     from rich.console import Console  # the cli extra, installed by every tox env that tests
 
-    from lazymed.cli.demo import render_rich
+    from lazymed.demo import render_rich
 
     console = Console(record=True, width=140, color_system=None)
     render_rich(demo.document, console)
@@ -274,7 +282,7 @@ def test_rich_table_shows_the_same_marks(demo: DemoRun) -> None:
 
 
 def test_profile_runs_the_lazy_app_under_it() -> None:
-    from lazymed.cli.demo import find_app_dir, measure_run
+    from lazymed.demo import find_app_dir, measure_run
 
     run = measure_run(
         find_app_dir(REPO / "examples" / "medical_app"),
@@ -282,13 +290,13 @@ def test_profile_runs_the_lazy_app_under_it() -> None:
         profile="development",
         warm_requests=1,
     )
-    assert run["profile"] == "development"
-    info = run["phases"]["startup"]["lazymed"]
-    assert info["profile"] == "development"
+    assert run.profile == "development"
+    info = run.phases["startup"].lazymed
+    assert info is not None and info["profile"] == "development"
     roles = {name: rec["role"] for name, rec in info["modules"].items()}
     assert [roles[n] for n in HEAVY] == ["disabled", "disabled", "disabled", "lazy"]
-    assert run["responses"]["rag_top_note"] == "note-010"
-    assert run["phases"]["startup"]["agree"] is True
+    assert run.responses.rag_top_note == "note-010"
+    assert run.phases["startup"].agree is True
 
 
 def test_missing_app_dir_is_a_usage_error(tmp_path: Path) -> None:
@@ -302,7 +310,7 @@ def test_missing_app_dir_is_a_usage_error(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 2
-    assert "medical app not found" in done.stderr
+    assert f"--app-dir {str(tmp_path)!r} is not the medical app" in done.stderr
     assert done.stdout == ""
 
 
@@ -310,27 +318,7 @@ def test_missing_app_dir_is_a_usage_error(tmp_path: Path) -> None:
 
 
 DOC = REPO / "docs" / "demo.md"
-TYPES: dict[str, tuple[type, ...]] = {
-    "str": (str,),
-    "int": (int,),
-    "float": (float, int),
-    "bool": (bool,),
-    "null": (type(None),),
-    "list": (list,),
-    "list[str]": (list,),
-    "list[float]": (list,),
-    "object": (dict,),
-}
 OPAQUE = ("summary", "runs[].phases.*.lazymed")  # objects keyed by mode or module name
-
-
-def documented_schema() -> dict[str, str]:
-    import re
-
-    text = DOC.read_text(encoding="utf-8")
-    table = text[text.index("<!-- schema-table") :]
-    rows = re.findall(r"^\| `([^`]+)` \| ([^|]+(?:\\\|[^|]+)*) \|", table, flags=re.M)
-    return {key: kind.strip().replace("\\|", "|") for key, kind in rows}
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, list[Any]]:
@@ -353,19 +341,13 @@ def flatten(data: Any, prefix: str = "") -> dict[str, list[Any]]:
 
 
 def test_json_matches_the_documented_schema(demo: DemoRun) -> None:
-    schema = documented_schema()
+    schema = documented_schema(DOC)
     assert len(schema) > 50
     actual = flatten(demo.document)
     assert set(actual) == set(schema), set(actual) ^ set(schema)
     for key, kind in schema.items():
-        allowed: tuple[type, ...] = ()
-        for part in kind.split("|"):
-            allowed += TYPES[part.strip()]
         for value in actual[key]:
-            assert isinstance(value, allowed), (key, kind, value)
-            if kind.startswith("list["):
-                item = TYPES[kind[5:-1]]
-                assert all(isinstance(v, item) for v in value), (key, value)
+            assert_type(key, kind, value)
 
 
 # --------------------------------------------------------------------------- --repeat
@@ -373,11 +355,14 @@ def test_json_matches_the_documented_schema(demo: DemoRun) -> None:
 
 @pytest.fixture(scope="module")
 def repeated() -> DemoRun:
-    return _run_demo("--json", "--no-warmup", "--warm-requests", "1", "--repeat", "2", "--quiet")
+    return _run_demo(
+        "--json", "--no-warmup", "--warm-requests", "1", "--repeat", "2", "--quiet",
+        "--modes", "eager,lazy",
+    )  # fmt: skip
 
 
 def test_repeat_runs_each_mode_n_times_and_judges_the_median(repeated: DemoRun) -> None:
-    from lazymed.cli.demo import render_plain, table_rows
+    from lazymed.demo import render_plain, table_rows
 
     doc = repeated.document
     assert repeated.returncode == 0, repeated.stderr[-4000:]

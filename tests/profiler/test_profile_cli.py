@@ -121,7 +121,7 @@ def test_tracer_loads_no_module_the_target_would_not_have(tmp_path: Path) -> Non
 
 
 def test_modules_imports_each_in_order(tmp_path: Path) -> None:
-    write(tmp_path, {"first.py": "import json\n", "second.py": "import email.parser\n"})
+    write(tmp_path, {"first.py": "import json\n", "second.py": "import email.parser, decimal\n"})
     report = run_json("--no-baseline", "--modules", "first,second", cwd=tmp_path, paths=[tmp_path])
     assert report["target"]["kind"] == "modules"
     names = [m["name"] for m in report["modules"] if m["parent_id"] is None]
@@ -129,7 +129,10 @@ def test_modules_imports_each_in_order(tmp_path: Path) -> None:
     assert module(report, "json")["chain"] == ["<modules>", "first"]
     assert package(report, "email")["kind"] == "stdlib"
     assert package(report, "first")["kind"] == "first-party"
-    assert module(report, "_json")["c_extension"] is True  # lib-dynload/_json*.so
+    assert module(report, "_decimal")["c_extension"] is True  # lib-dynload/_decimal*.so
+    # _json is lib-dynload/_json*.so in python.org's and pyenv's builds; Debian's compile it into
+    # the interpreter (a built-in module: no shared library).
+    assert module(report, "_json")["c_extension"] is ("_json" not in sys.builtin_module_names)
     assert module(report, "json")["c_extension"] is False
 
 

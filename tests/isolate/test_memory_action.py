@@ -1,0 +1,87 @@
+"""isolate -> memory: the "stop isolated services" action registered with the governor's
+public hook (``lazymed.memory.add_action``); the governor never imports isolate."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+from collections.abc import Callable
+from typing import Any
+
+import psutil
+import pytest
+
+import lazymed.isolate as iso
+
+Configure = Callable[..., str]
+
+
+@pytest.fixture
+def fake_memory(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """A stand-in ``lazymed.memory`` exposing the governor's registration contract."""
+    calls: list[dict[str, Any]] = []
+    module = types.ModuleType("lazymed.memory")
+
+    def add_action(name: str, fn: Callable[[Any], Any], **options: Any) -> Callable[[], None]:
+        calls.append({"name": name, "fn": fn, **options})
+        return lambda: None
+
+    module.add_action = add_action  # type: ignore[attr-defined]
+    module.ORDER_STOP_ISOLATED = 30  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "lazymed.memory", module)
+    monkeypatch.setattr(iso, "_registered", [])
+    return calls
+
+
+def test_registers_once_when_the_governor_is_loaded(
+    configure: Configure, fake_memory: list[dict[str, Any]]
+) -> None:
+    name = configure()
+    iso.service(name)
+    iso.service(name)
+    assert [(c["name"], c["level"], c["order"]) for c in fake_memory] == [
+        ("stop_isolated", "emergency", 30)
+    ]
+
+
+def test_no_governor_no_registration_and_no_import(
+    configure: Configure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(sys.modules, "lazymed.memory", raising=False)
+    monkeypatch.setattr(iso, "_registered", [])
+    iso.service(configure())
+    assert "lazymed.memory" not in sys.modules
+    assert iso._registered == []
+
+
+def test_the_action_stops_idle_services_and_reports_what_returned(
+    configure: Configure, fake_memory: list[dict[str, Any]]
+) -> None:
+    name = configure()
+    svc = iso.service(name)
+    pid = svc.pid()
+    result = fake_memory[0]["fn"](None)
+    assert result["detail"] == "stopped 1 isolated service(s)"
+    (entry,) = result["services"]
+    assert entry["name"] == name and entry["returned_bytes"] > 0
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
+    assert svc.echo(1) == 1  # the next call starts a fresh worker
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("lazymed.memory") is None,
+    reason="lazymed.memory (the governor, issue 11) is not in this tree yet",
+)
+def test_registered_with_the_real_governor(
+    configure: Configure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lazymed.memory
+
+    monkeypatch.setattr(iso, "_registered", [])
+    iso.service(configure())
+    try:
+        names = [a.name for a in lazymed.memory.registered("emergency")]  # type: ignore[attr-defined]
+        assert "stop_isolated" in names
+    finally:
+        lazymed.memory.remove_action("stop_isolated")  # type: ignore[attr-defined]
