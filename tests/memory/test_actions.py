@@ -34,9 +34,10 @@ def test_builtin_chains_by_level() -> None:
 
 
 def test_registered_actions_join_in_order(registry: object) -> None:
-    # Stand-ins for the layers' actions (replace: eviction and isolation may have registered).
-    memory.add_action("evict", lambda c: None, order=memory.ORDER_EVICT, replace=True)
+    # "evict" is registered by lazymed/memory/_evict.py when lazymed.memory is imported.
+    assert [a.order for a in memory.registered() if a.name == "evict"] == [memory.ORDER_EVICT]
     memory.add_action("mine", lambda c: None)
+    # A stand-in for lazymed.isolate's action (replace: isolate may have registered it).
     memory.add_action(
         "stop_isolated", lambda c: None, order=memory.ORDER_STOP_ISOLATED, replace=True
     )
