@@ -13,15 +13,20 @@ Eager CPython runs ``pkg/__init__`` before ``from pkg import name``, ``import pk
 lazymed answers those imports without running the package only when a static reading proves
 neither happens: ``__init__`` itself, and the package's own modules it imports (transitively, up
 to :data:`BUDGET` files). Conservative: anything unreadable or unusual answers "may" (the package
-then runs first, exactly as eager). Imported only on those paths (it imports :mod:`ast`).
+then runs first, exactly as eager). Imported only on those paths; readings are cached on disk
+(:func:`_read_disk`), and :mod:`ast` is imported only to read a file.
 
 What changes how submodules are found is read along the code that runs at import time only:
-module-level statements (every branch of their ``if``/``try``/``with``/loops), class bodies,
-and the bodies of functions and classes that code may call — any function whose name that code
-mentions (called, passed, decorated), transitively, matched by name across the package's files.
-A ``sys.modules[key]`` write counts only when ``key`` may equal the submodule's name or one of
-its parents' (keys are read from string constants, ``__name__``, ``__package__``, ``+`` and
-f-strings; anything else may be any name).
+module-level statements (every branch of their ``if``/``try``/``with``/loops, except
+``if TYPE_CHECKING:`` and ``if __name__ == "__main__":``), class bodies, and the bodies of the
+functions that code calls, transitively, matched by name across the package's files: ``f()``
+(a name bound in that file), ``own_module.f()``, decorators, functions handed to ``map``,
+``sorted``, ``Thread`` and the like; ``x.m()`` reaches the methods named ``m`` of every class
+the code uses (calls, subclasses), whose dunder methods count as called. Not followed: calls of
+other distributions' functions, functions only stored or passed along. A ``sys.modules[key]``
+write counts only when ``key`` may equal the submodule's name or one of its parents' (keys are
+read from string constants, ``__name__``, ``__package__``, names bound once to strings, ``+``
+and f-strings; anything else may be any name).
 """
 
 from __future__ import annotations  # annotations name ast, imported only to read a file

@@ -265,9 +265,11 @@ def _problems_for(mod: ModuleReport) -> list[Problem]:
             )
     lazy_roles = [r for r in mod.roles if r.role == "lazy" and r.in_effect]
     if lazy_roles and res.kind == "package" and (res.origin or "").endswith("__init__.py"):
-        from lazymed._bindings import import_change  # static reading (ast), nothing imported
+        from lazymed._bindings import import_change  # static reading, nothing imported
 
-        change = import_change(mod.name, res.origin)
+        # found=True: as at run time for a submodule on the package's path (appending to
+        # __path__ or sys.meta_path cannot change it)
+        change = import_change(mod.name, res.origin, found=True)
         if change is not None:
             out.append(
                 Problem(

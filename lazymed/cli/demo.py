@@ -27,7 +27,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``demo`` on the ``lazymed`` command line."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "demo",
-        help="run the reference medical app eager and lazy, side by side",
+        help="run the reference medical app eager, lazy and isolated, side by side",
         description=(
             "Start examples/medical_app eager and with lazymed, each in a fresh interpreter "
             "serving on 127.0.0.1, and compare start-up time, RSS, VMS, threads, gc objects, "
@@ -39,6 +39,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--profile", metavar="NAME", help="run the lazy app under this lazymed profile"
+    )
+    parser.add_argument(
+        "--modes",
+        metavar="M,M",
+        default="eager,lazy,isolated",
+        help="the modes to run, in order (default eager,lazy,isolated: plain imports; "
+        "lazymed; lazymed with the RAG index in a lazymed.isolate worker)",
     )
     parser.add_argument(
         "--app-dir",
@@ -121,14 +128,24 @@ def run(args: argparse.Namespace) -> int:
     if args.repeat < 1:
         print(f"{PROG}: --repeat must be at least 1", file=sys.stderr)
         return 2
-    from lazymed.demo import DEFAULT_MODES, STEPS_PER_RUN, DemoError, DemoSetupError, run_demo
+    from lazymed.demo import MODES, STEPS_PER_RUN, DemoError, DemoSetupError, run_demo
 
-    total = len(DEFAULT_MODES) * args.repeat * STEPS_PER_RUN + (0 if args.no_warmup else 1)
+    modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
+    unknown = [m for m in modes if m not in MODES]
+    if not modes or unknown:
+        print(
+            f"{PROG}: --modes: unknown mode(s) {', '.join(unknown) or '(none given)'}; "
+            f"known: {', '.join(MODES)}",
+            file=sys.stderr,
+        )
+        return 2
+    total = len(modes) * args.repeat * STEPS_PER_RUN + (0 if args.no_warmup else 1)
     progress, close = _progress_reporter(args.quiet, total)
     try:
         result = run_demo(
             args.app_dir,
             profile=args.profile,
+            modes=modes,
             warmup=not args.no_warmup,
             warm_requests=args.warm_requests,
             repeat=args.repeat,

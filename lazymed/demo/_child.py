@@ -36,10 +36,20 @@ class Reading:
     rss_bytes: int
     vms_bytes: int
     threads: int
+    #: RSS summed over the process and all its descendants (e.g. isolated workers), and their
+    #: number (1: no children).
+    tree_rss_bytes: int = 0
+    processes: int = 1
 
     def as_dict(self) -> dict[str, int]:
-        """``{"rss_bytes", "vms_bytes", "threads"}``."""
-        return {"rss_bytes": self.rss_bytes, "vms_bytes": self.vms_bytes, "threads": self.threads}
+        """``{"rss_bytes", "vms_bytes", "threads", "tree_rss_bytes", "processes"}``."""
+        return {
+            "rss_bytes": self.rss_bytes,
+            "vms_bytes": self.vms_bytes,
+            "threads": self.threads,
+            "tree_rss_bytes": self.tree_rss_bytes,
+            "processes": self.processes,
+        }
 
 
 def read_process(pid: int) -> Reading:
@@ -47,7 +57,15 @@ def read_process(pid: int) -> Reading:
     process = psutil.Process(pid)
     with process.oneshot():
         memory = process.memory_info()
-        return Reading(rss_bytes=memory.rss, vms_bytes=memory.vms, threads=process.num_threads())
+        threads = process.num_threads()
+    tree, count = memory.rss, 1
+    for child in process.children(recursive=True):
+        try:
+            tree += child.memory_info().rss
+            count += 1
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    return Reading(memory.rss, memory.vms, threads, tree, count)
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,30 @@ def _agreement(outside: OutsideReading, after: OutsideReading, inside: InsideRea
 
 def _outside(pid: int) -> OutsideReading:
     reading = read_process(pid)
-    return OutsideReading(reading.rss_bytes, reading.vms_bytes, reading.threads, time.time())
+    return OutsideReading(
+        reading.rss_bytes,
+        reading.vms_bytes,
+        reading.threads,
+        time.time(),
+        reading.tree_rss_bytes,
+        reading.processes,
+    )
+
+
+def _wait_for_isolated_services(server: ChildServer, timeout: float) -> float:
+    """Poll ``GET /healthz`` until every isolated service it lists is "running" (the warm
+    workers that install() started); the seconds waited. Raises DemoError on a failed service
+    or after ``timeout``."""
+    t0 = time.perf_counter()
+    while True:
+        states = server.get_json("/healthz").get("isolated") or {}
+        if states and all(state == "running" for state in states.values()):
+            return time.perf_counter() - t0
+        if any(state == "failed" for state in states.values()):
+            raise DemoError(f"an isolated service failed to start: {states}")
+        if time.perf_counter() - t0 > timeout:
+            raise DemoError(f"isolated services not running after {timeout:g} s: {states}")
+        time.sleep(0.05)
 
 
 def _phase(server: ChildServer) -> Phase:
@@ -117,6 +140,10 @@ def measure_run(
         progress(f"{label}: starting a fresh interpreter")
         server.start()
         startup = server.wait_ready(STARTUP_TIMEOUT)
+        services_ready = None
+        if MODES[mode].env.get("MEDICAL_APP_ISOLATED") == "1":
+            progress(f"{label}: ready in {startup:.2f} s, waiting for the warm RAG worker")
+            services_ready = _wait_for_isolated_services(server, STARTUP_TIMEOUT)
         progress(f"{label}: ready in {startup:.2f} s, measuring")
         first_phase = _phase(server)
         progress(f"{label}: first triage request")
@@ -151,6 +178,7 @@ def measure_run(
             _sha256(triage.body), _sha256(rag.body), results[0]["note_id"] if results else ""
         ),
         exit_status=status,
+        services_ready_seconds=services_ready,
     )
 
 
@@ -249,6 +277,33 @@ def checks(runs: Sequence[Run]) -> list[Check]:
     return out
 
 
+def tree_checks(groups: Sequence[Sequence[Run]]) -> list[Check]:
+    """The isolated mode's process tree (the server and its workers) after the first RAG
+    request, as a ratio of the eager single process's RSS (medians of each mode's runs), held
+    against ``TARGETS["tree_rss_vs_eager"]`` (at most). Empty without both modes."""
+    by_mode = {group[0].mode: group for group in groups if group[0].profile is None}
+    if "eager" not in by_mode or "isolated" not in by_mode:
+        return []
+
+    def tree(run: Run) -> float:
+        return float(run.phases["after_first_rag"].outside.tree_rss_bytes)
+
+    eager = median([tree(run) for run in by_mode["eager"]])
+    samples = tuple(tree(run) / eager for run in by_mode["isolated"])
+    return [
+        Check(
+            "isolated",
+            None,
+            "after_first_rag",
+            "tree_rss_vs_eager",
+            median(samples),
+            TARGETS["tree_rss_vs_eager"],
+            samples,
+            inclusive=True,
+        )
+    ]
+
+
 def run_demo(
     app_dir: str | os.PathLike[str] | None = None,
     *,
@@ -289,6 +344,7 @@ def run_demo(
             )
     groups = group_runs(runs)
     all_checks = [check for group in groups for check in checks(group)]
+    all_checks += tree_checks(groups)
     summary = {}
     for group in groups:
         mine = [c for c in all_checks if (c.mode, c.profile) == (group[0].mode, group[0].profile)]

@@ -113,6 +113,13 @@ def table_rows(result: Document) -> list[Row]:
             metric(section, "threads", field("outside", "threads"), _count, "threads"),
             metric(section, "gc objects", field("inside", "gc_objects"), _count, "gc_objects"),
             metric(section, "modules (sys.modules)", field("inside", "modules"), _count, None),
+            metric(
+                section,
+                "process tree RSS (server + workers)",
+                field("outside", "tree_rss_bytes"),
+                _mib,
+                None,
+            ),
         ]
         texts = []
         for group in groups:
@@ -147,6 +154,7 @@ def table_rows(result: Document) -> list[Row]:
             rag, "first RAG response", requests("first_rag_seconds"), _seconds, "response_seconds"
         ),
         *phase_rows(rag, "after_first_rag"),
+        *_tree_ratio_row(rag, groups, targets),
         metric(
             rag,
             "warm RAG response (median)",
@@ -154,6 +162,38 @@ def table_rows(result: Document) -> list[Row]:
             _seconds,
             "response_seconds",
         ),
+    ]
+
+
+def _tree_ratio_row(
+    section: str, groups: Sequence[Sequence[dict[str, Any]]], targets: dict[str, Any]
+) -> list[Row]:
+    """Each mode's process tree after the first RAG request over the eager process's (medians);
+    held against ``tree_rss_vs_eager`` (at most). Only when eager and isolated both ran."""
+    modes = [group[0]["mode"] for group in groups]
+    limit = targets.get("tree_rss_vs_eager")
+    if "eager" not in modes or "isolated" not in modes or limit is None:
+        return []
+
+    def tree(group: Sequence[dict[str, Any]]) -> float:
+        return float(
+            median([run["phases"]["after_first_rag"]["outside"]["tree_rss_bytes"] for run in group])
+        )
+
+    eager = tree(groups[modes.index("eager")])
+    values = tuple(tree(group) / eager for group in groups)
+    return [
+        Row(
+            section,
+            "process tree RSS / eager",
+            f"<= {limit:g}x (isolated)",
+            tuple(f"{v:.2f}x" for v in values),
+            tuple(
+                v <= limit if g[0]["mode"] == "isolated" else None
+                for v, g in zip(values, groups, strict=True)
+            ),
+            values,
+        )
     ]
 
 
@@ -209,9 +249,19 @@ def footnotes(result: Document) -> list[str]:
             )
         )
     if result["identical_responses"]:
-        notes.append("Both modes gave byte-identical JSON to the first triage and RAG requests.")
+        notes.append("Every mode gave byte-identical JSON to the first triage and RAG requests.")
     else:
         notes.append("The modes gave DIFFERENT responses to the same requests.")
+    for group in groups:
+        waits = [run.get("services_ready_seconds") for run in group]
+        if any(w is not None for w in waits):
+            notes.append(
+                f"{_run_title(group[0])}: the RAG index runs in a lazymed.isolate worker started "
+                "at install() (warm = true); the demo waited "
+                + ", ".join(f"{w:.2f} s" for w in waits if w is not None)
+                + " after the server was ready for it to be running (GET /healthz) before "
+                "measuring. Process tree RSS: the server and its workers, read with psutil."
+            )
     for group in groups:
         loads: dict[str, list[float]] = {}
         for run in group:

@@ -20,12 +20,11 @@ from importlib import import_module as _import_module
 from importlib.util import find_spec as _find_spec
 from typing import Any
 
-try:  # the layer's dependencies: say which extra brings them
-    import cachetools as _cachetools  # noqa: F401
+try:  # the layer's dependency: say which extra brings it (cachetools: only cache() needs it)
     import psutil as _psutil  # noqa: F401
 except ModuleNotFoundError as _exc:
     raise ModuleNotFoundError(
-        f"lazymed.memory needs the 'memory' extra (psutil, cachetools): "
+        f"lazymed.memory needs the 'memory' extra (psutil): "
         f"pip install 'lazymed[memory]' (missing: {_exc.name})",
         name=_exc.name,
     ) from _exc

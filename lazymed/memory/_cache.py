@@ -24,10 +24,10 @@ import threading
 import types
 import weakref
 from collections.abc import Callable, Hashable, Iterator, MutableMapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import cachetools
-import cachetools.keys
+if TYPE_CHECKING:
+    import cachetools
 
 from ._actions import ORDER_CLEAR_CACHES, add_action
 
@@ -91,6 +91,21 @@ class CacheStats:
         return dataclasses.asdict(self)
 
 
+def _cachetools() -> Any:
+    """cachetools (the ``memory`` extra), imported where caches are made: ``import
+    lazymed.memory`` does not need it. Raises ModuleNotFoundError naming the extra."""
+    try:
+        import cachetools
+        import cachetools.keys
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(
+            "lazymed.memory.cache() needs the 'memory' extra (cachetools): "
+            f"pip install 'lazymed[memory]' (missing: {exc.name})",
+            name=exc.name,
+        ) from exc
+    return cachetools
+
+
 class _Entry:
     __slots__ = ("size", "value")
 
@@ -113,7 +128,8 @@ class BoundedCache(MutableMapping[Hashable, Any]):
             raise ValueError(f"max_mb must be a number > 0, got {max_mb!r}")
         self.name = name or f"cache-{id(self):x}"
         self.max_bytes = int(max_mb * MB)
-        self._lru: cachetools.LRUCache[Hashable, _Entry] = cachetools.LRUCache(
+        lib = _cachetools()
+        self._lru: cachetools.LRUCache[Hashable, _Entry] = lib.LRUCache(
             maxsize=self.max_bytes, getsizeof=lambda entry: entry.size
         )
         self._lock = threading.RLock()
@@ -192,10 +208,11 @@ class BoundedCache(MutableMapping[Hashable, Any]):
         """Memoise ``fn`` in this cache, keyed by its arguments (``cachetools.keys.hashkey``
         plus the function's qualified name, so one cache can serve several functions)."""
         tag = f"{fn.__module__}.{fn.__qualname__}"
+        hashkey = _cachetools().keys.hashkey
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            key = (tag, cachetools.keys.hashkey(*args, **kwargs))
+            key = (tag, hashkey(*args, **kwargs))
             with self._lock:
                 entry = self._lru.get(key)
                 if entry is not None:

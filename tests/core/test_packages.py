@@ -391,12 +391,45 @@ BINDING_CASES = {
         {
             "bc/__init__.py": "",
             "bc/llms/__init__.py": (
-                "import sys\nsys.path_importer_cache.get('x')  # lazymed runs this early\n"
+                "import sys\nsys.path_importer_cache.pop('lm-none', None)  # runs it early\n"
                 "from .bedrock import bedrock\n"
             ),
             "bc/llms/bedrock.py": "def bedrock():\n    return 1\n",
         },
         "bc.llms.bedrock",
+    ),
+    # imported with importlib.import_module (Python 3.15's _find_and_load waits on the module
+    # lock itself there, without _lock_unlock_module), package lazy until first use
+    "import_module": (
+        {
+            "bj/__init__.py": (
+                "import importlib\nimportlib.import_module('.version', __name__)\nversion = '1.2'\n"
+            ),
+            "bj/version.py": "V = 1\n",
+        },
+        "bj.version",
+    ),
+    # imported by a computed name, or imported and deleted, with the package run early
+    "import_module_run_early": (
+        {
+            "bi/__init__.py": (
+                "import sys\nsys.path_importer_cache.pop('lm-none', None)  # runs it early\n"
+                "import importlib\nimportlib.import_module('.version', __name__)\n"
+                "version = '1.2'\n"
+            ),
+            "bi/version.py": "V = 1\n",
+        },
+        "bi.version",
+    ),
+    "deleted_run_early": (
+        {
+            "bd/__init__.py": (
+                "import sys\nsys.path_importer_cache.pop('lm-none', None)  # runs it early\n"
+                "from . import version\ndel version\n"
+            ),
+            "bd/version.py": "V = 1\n",
+        },
+        "bd.version",
     ),
     # the package defines a name but does not import the submodule: eager rebinds it
     "shadow_without_import": (

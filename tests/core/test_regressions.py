@@ -551,7 +551,8 @@ def test_submodule_import_racing_the_package_load(pkgs: Packages) -> None:
     _DeadlockError, each body once (the hook releases the child's import lock)."""
     pkgs.module(
         "rtq",
-        "import time\n__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n"
+        # __path__.insert: lazymed runs the package before `import rtq.sub` looks it up
+        "import time, os\n__path__.insert(0, os.path.dirname(__file__))\n"
         "time.sleep(0.3)\nfrom . import sub\nX = 1\n",
         package=True,
     )

@@ -89,7 +89,7 @@ def _run_demo(*args: str) -> DemoRun:
 @pytest.fixture(scope="module")
 def demo() -> DemoRun:
     # Progress stays on (plain lines: stderr is a pipe); two warm requests keep the run short.
-    return _run_demo("--json", "--no-warmup", "--warm-requests", "2")
+    return _run_demo("--json", "--no-warmup", "--warm-requests", "2", "--modes", "eager,lazy")
 
 
 def _close(a: int, b: int) -> bool:
@@ -115,16 +115,23 @@ def test_json_document_has_the_documented_shape(demo: DemoRun) -> None:
         "threads": 8,
         "gc_objects": 50_000,
         "response_seconds": 0.2,
+        "tree_rss_vs_eager": 1.10,
     }
     assert [(r["mode"], r["profile"]) for r in doc["runs"]] == [("eager", None), ("lazy", None)]
     for run in doc["runs"]:
         assert set(run) == {
             "mode", "profile", "pid", "startup_seconds", "child_ready_after_seconds",
             "startup_agree", "phases", "requests", "responses", "exit_status",
+            "services_ready_seconds",
         }  # fmt: skip
+        assert run["services_ready_seconds"] is None  # only isolated mode waits for workers
         assert set(run["phases"]) == {"startup", "after_first_rag"}
         for phase in run["phases"].values():
-            assert set(phase["outside"]) == {"rss_bytes", "vms_bytes", "threads", "unix_time"}
+            assert set(phase["outside"]) == {
+                "rss_bytes", "vms_bytes", "threads", "unix_time", "tree_rss_bytes", "processes",
+            }  # fmt: skip
+            assert phase["outside"]["processes"] == 1  # no workers in these modes
+            assert phase["outside"]["tree_rss_bytes"] == phase["outside"]["rss_bytes"]
             assert set(phase["inside"]) == {
                 "rss_bytes", "vms_bytes", "threads", "gc_objects", "modules",
             }  # fmt: skip
@@ -348,7 +355,10 @@ def test_json_matches_the_documented_schema(demo: DemoRun) -> None:
 
 @pytest.fixture(scope="module")
 def repeated() -> DemoRun:
-    return _run_demo("--json", "--no-warmup", "--warm-requests", "1", "--repeat", "2", "--quiet")
+    return _run_demo(
+        "--json", "--no-warmup", "--warm-requests", "1", "--repeat", "2", "--quiet",
+        "--modes", "eager,lazy",
+    )  # fmt: skip
 
 
 def test_repeat_runs_each_mode_n_times_and_judges_the_median(repeated: DemoRun) -> None:
