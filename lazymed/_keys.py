@@ -108,6 +108,18 @@ MEMORY_DEFAULTS: dict[str, object] = {
     "leak_min_slope_mb_h": 10.0,
     "leak_min_r2": 0.8,
 }
+
+# [tool.lazymed.startup]: applied by install() (lazymed/_startup.py); absent = nothing applied.
+STARTUP: "Schema" = {
+    "max_threads": ("int", 1),  # native thread pools (OMP/OpenBLAS/MKL/BLIS/numexpr/Rayon)
+    "malloc_arena_max": ("int", 1),  # glibc mallopt(M_ARENA_MAX)
+    "malloc_trim_threshold": ("int", 0),  # bytes; glibc mallopt(M_TRIM_THRESHOLD)
+    "gc_freeze": ("bool",),  # gc.freeze() after the critical modules load
+    "gc_thresholds": ("ints", 0, 3),  # gc.set_threshold(*values): 1 to 3 integers >= 0
+    "warm": MODULES,  # loaded in one background thread (after warm_after_s, or lazymed.warm())
+    "warm_after_s": ("number", 0),
+    "prefork": MODULES,  # loaded in a pre-fork server's master (lazymed.integrations.gunicorn)
+}
 # The schema of [tool.lazymed]. Sub-tables are ("table", {key: kind}) entries, declared here (never
 # registered at import time from above); profiles and environment overrides pick them up.
 SCHEMA: "Schema" = {
@@ -115,14 +127,21 @@ SCHEMA: "Schema" = {
     "critical": MODULES,
     "from_import": ("choice", ("eager", "deferred")),
     "disabled_modules": MODULES,
+    # Python 3.15+ (PEP 810): "native" defers with sys.set_lazy_imports; "auto" picks it where
+    # available and asked for (deep set, or -X lazy_imports=all); see docs/pep810.md.
+    "backend": ("choice", ("finder", "native", "auto")),
+    "deep": MODULES,
     "isolate": ("named", ISOLATE, ("factory",)),
     "memory": ("table", MEMORY),
+    "startup": ("table", STARTUP),
 }
 DEFAULTS: dict[str, object] = {
     "lazy": (),
     "critical": (),
     "from_import": "eager",
     "disabled_modules": (),
+    "backend": "finder",
+    "deep": (),
     "isolate": {},
     "memory": MEMORY_DEFAULTS,
 }

@@ -68,8 +68,14 @@ def test_status_reports_the_effective_config_and_where_each_setting_came_from(
         "disabled_modules": f"{pyproject} [tool.lazymed.profiles.dev]",
         "from_import": "environment LAZYMED_FROM_IMPORT",
     }
-    # every other [tool.lazymed] key (the layers' tables) is reported too, from its default
-    assert st.sources == given | {k: "default" for k in _keys.DEFAULTS if k not in given}
+    # every other setting (the layers' sub-tables too, key by dotted key) from its default
+    assert {k: v for k, v in st.sources.items() if v != "default"} == given
+    for key, value in _keys.DEFAULTS.items():
+        if isinstance(value, dict):
+            assert all(st.sources[f"{key}.{sub}"] == "default" for sub in value), key
+            assert key not in st.sources  # a table has no source of its own
+        elif key not in given:
+            assert st.sources[key] == "default", key
     as_json = json.loads(json.dumps(st.as_dict()))
     assert as_json["sources"]["lazy"] == "install() keyword"
     assert as_json["lazy"] == ["lm_c"]
