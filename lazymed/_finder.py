@@ -150,6 +150,6 @@ def _spec_for_lazy(
         defer = guarded_at is None
     loader = LazyLoader(spec.loader, defer, record=record)
     if guarded_at is not None:
-        loader.reason = f"the import statement (a handler of ImportError at {guarded_at})"
+        loader.reason = f"guarded by a handler of ImportError (try statement at {guarded_at})"
     spec.loader = loader  # type: ignore[assignment]  # duck-typed Loader
     return spec

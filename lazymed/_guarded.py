@@ -170,6 +170,14 @@ def _suppresses_import_error(expr: "ast.expr", frame: "FrameType") -> bool:
     import contextlib
 
     if not isinstance(expr, ast.Call):
+        # `with sup:` where `sup = contextlib.suppress(...)` was made earlier
+        manager = _resolve(expr, frame)
+        if isinstance(manager, contextlib.suppress):
+            caught = getattr(manager, "_exceptions", ())
+            return any(
+                isinstance(c, type) and (issubclass(c, ImportError) or issubclass(ImportError, c))
+                for c in caught
+            )
         return False
     if _resolve(expr.func, frame) is not contextlib.suppress:
         return False

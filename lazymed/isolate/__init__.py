@@ -12,6 +12,7 @@ and imports Ray only then. psutil is imported by ``stop()`` and ``status()`` onl
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 from ._errors import ServiceError
 from ._handles import RemoteObject, ServiceHandle
@@ -122,7 +123,7 @@ def _stop_isolated_action(context: object) -> dict[str, object]:
     return {"detail": f"stopped {len(stopped)} isolated service(s)", "services": stopped}
 
 
-_registered: list[object] = []
+_registered: list[Callable[[], None]] = []
 
 
 def _register_memory_action() -> None:

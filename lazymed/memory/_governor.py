@@ -64,7 +64,7 @@ class Event:
 
 
 def _mb(value: int | None) -> str:
-    return "n/a" if value is None else f"{value / MB:.1f} MB"
+    return "n/a" if value is None else f"{value / MB:.1f} MiB"
 
 
 def _config_source() -> tuple[Mapping[str, Any], Callable[[str], str]]:
