@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -44,9 +45,11 @@ class ServiceHandle:
 class RemoteObject:
     """A result that could not be pickled: it stays in the worker; its public methods run
     there. It lives as long as that worker (a restart or stop ends it: calls then raise
-    ServiceError with cause "stopped")."""
+    ServiceError with cause "stopped"), or until this handle is garbage-collected: the worker
+    then drops its object at the service's next call or when the monitor finds the service
+    idle (best effort; nothing happens if the worker is gone)."""
 
-    __slots__ = ("_generation", "_methods", "_ref", "_runtime", "_type")
+    __slots__ = ("__weakref__", "_generation", "_methods", "_ref", "_runtime", "_type")
 
     def __init__(
         self, runtime: Runtime, ref: int, generation: int, methods: tuple[str, ...], type_name: str
@@ -56,6 +59,10 @@ class RemoteObject:
         self._generation = generation
         self._methods = methods
         self._type = type_name
+        # Only a note for the runtime: a GC callback may run in the middle of a call on this
+        # thread's connection, so the release itself happens later, in ordinary code.
+        release = weakref.finalize(self, runtime.releases.append, (ref, generation))
+        release.atexit = False
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_") or name not in self._methods:

@@ -59,17 +59,31 @@ def rss_bytes() -> int:
         return 0
 
 
+def safe_str(exc: BaseException, kind: str) -> str:
+    """``str(exc)``, else its ``repr``, else a placeholder naming ``kind``: an exception whose
+    ``__str__`` raises must still reach the caller as a ServiceError."""
+    for render in (str, repr):
+        try:
+            return render(exc)
+        except Exception:
+            continue
+    return f"<{kind} object: str() and repr() failed>"
+
+
 def _describe(exc: BaseException) -> tuple[str, str, str, bytes | None]:
     kind = f"{type(exc).__module__}.{type(exc).__qualname__}"
     if type(exc).__module__ == "builtins":
         kind = type(exc).__qualname__
-    text = "".join(traceback.format_exception(exc))
+    try:
+        text = "".join(traceback.format_exception(exc))
+    except Exception:  # traceback renders str() failures itself; this is the last resort
+        text = f"{kind} (traceback could not be formatted)\n"
     try:
         blob: bytes | None = pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL)
         pickle.loads(pickle.dumps(exc))  # some pickle but do not unpickle (required args)
     except Exception:
         blob = None
-    return kind, str(exc), text, blob
+    return kind, safe_str(exc, kind), text, blob
 
 
 class Host:

@@ -51,6 +51,38 @@ class StartFailed(Exception):
 class _HostProxy(BaseProxy):
     _exposed_ = EXPOSED
 
+    def _connect(self) -> None:
+        # BaseProxy keeps each thread's connection in a thread-local per address and never
+        # closes the ones of other threads: record them, so the worker's end closes them all.
+        super()._connect()  # type: ignore[misc]
+        conn = self._tls.connection  # type: ignore[attr-defined]
+        with _connections_lock:
+            _connections.setdefault(self._token.address, []).append(conn)  # type: ignore[attr-defined]
+
+
+#: Every connection a thread opened to a worker, by the worker's address (closed at its end).
+_connections: dict[Any, list[Connection]] = {}
+_connections_lock = threading.Lock()
+
+
+def close_connections(address: Any) -> None:
+    """Close every thread's cached connection to the worker at ``address`` and drop
+    BaseProxy's per-address thread-local, so a recycled worker leaks no socket."""
+    with _connections_lock:
+        conns = _connections.pop(address, [])
+    for conn in conns:
+        with contextlib.suppress(OSError):
+            conn.close()
+    BaseProxy._address_to_local.pop(address, None)
+
+
+def forget_all_in_child() -> None:
+    """After ``os.fork()`` in the child: drop the records of the parent's connections without
+    closing or using them (the sockets are the parent's)."""
+    global _connections_lock
+    _connections_lock = threading.Lock()
+    _connections.clear()
+
 
 class _Client(BaseManager):
     pass
@@ -72,6 +104,10 @@ def describe_exit(code: int | None) -> str:
     return f"exited with code {code}"
 
 
+#: Longest Unix socket path Linux accepts (sun_path is 108 bytes with the terminating NUL).
+_SUN_PATH_MAX = 107
+
+
 class ProcessWorker:
     """One worker process and the connection to it. Thread-safe for :meth:`call`."""
 
@@ -81,8 +117,17 @@ class ProcessWorker:
         self.name = name
         self.settings = settings
         self.generation = generation
-        # Unique per worker: BaseProxy caches each thread's connection by address.
-        self.address = os.path.join(directory, f"{name}-{generation}-{secrets.token_hex(4)}.sock")
+        # Unique per worker: BaseProxy caches each thread's connection by address. Short and
+        # independent of the service name: a Unix socket path has a 107-byte budget (sun_path).
+        self.address = os.path.join(directory, f"w{generation}-{secrets.token_hex(4)}.sock")
+        if len(os.fsencode(self.address)) > _SUN_PATH_MAX:
+            raise StartFailed(
+                "backend",
+                f"socket path {self.address!r} is longer than the {_SUN_PATH_MAX} bytes a Unix "
+                "socket allows: set TMPDIR to a shorter directory",
+            )
+        self.owner_pid = os.getpid()  # only the process that started the worker ends it
+        self._killed = False
         self._authkey = secrets.token_bytes(32)
         self.pid: int | None = None
         self.factory_seconds = 0.0
@@ -150,6 +195,7 @@ class ProcessWorker:
         finally:
             os.close(write_fd)
         self.pid = self._popen.pid
+        self._kill_if_ended()
         assert self._popen.stdin is not None
         self._popen.stdin.write(pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
         self._popen.stdin.flush()  # stdin stays open: the worker exits at its EOF
@@ -172,7 +218,15 @@ class ProcessWorker:
         self._mp_process.start()
         writer.close()
         self.pid = self._mp_process.pid
+        self._kill_if_ended()
         return reader
+
+    def _kill_if_ended(self) -> None:
+        # stop(timeout=...) may have ended this start before the process existed.
+        with self._lock:
+            killed = self._killed
+        if killed:
+            self.kill()
 
     def exitcode(self) -> int | None:
         """None while running; the exit code (negative: the signal) once it has ended."""
@@ -190,7 +244,9 @@ class ProcessWorker:
         return None
 
     def kill(self) -> None:
-        """SIGKILL the worker (hung or timed out)."""
+        """SIGKILL the worker (hung or timed out); a start still under way ends too."""
+        with self._lock:
+            self._killed = True
         try:
             if self._popen is not None:
                 self._popen.kill()
@@ -227,12 +283,29 @@ class ProcessWorker:
         return self.exitcode()
 
     def _close(self) -> None:
+        if os.getpid() != self.owner_pid:  # a forked child: the socket is the parent's
+            return
         if self._popen is not None and self._popen.stdin is not None:
             with contextlib.suppress(OSError):
                 self._popen.stdin.close()
         with contextlib.suppress(OSError):
             os.unlink(self.address)
         self._proxy = None
+        close_connections(self.address)
+
+    def forget(self) -> None:
+        """In a forked child: let go of the parent's worker without signalling it, unlinking
+        its socket or telling its manager anything (the proxy's decref finalizer, which would
+        run at the child's exit, is cancelled)."""
+        proxy, self._proxy = self._proxy, None
+        close = getattr(proxy, "_close", None)
+        if close is not None:
+            close.cancel()
+        if self._mp_process is not None:
+            import multiprocessing.process
+
+            # else multiprocessing's exit handler would join the parent's child
+            multiprocessing.process._children.discard(self._mp_process)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ calls
 

@@ -19,9 +19,12 @@ same methods). The backends have no restart of their own here; this file provide
 from __future__ import annotations
 
 import atexit
+import collections
+import contextlib
 import os
 import pickle
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -108,6 +111,29 @@ class Runtime:
         self.last_used = time.monotonic()
         self.recycle_rss = 0
         self.kill_reasons: dict[int, str] = {}  # id(worker) -> why the monitor killed it
+        self.pending: Any = None  # the worker being started (stop(timeout=...) may end it)
+        self.abort_start: str | None = None  # why a stop ended the start under way
+        # (ref, generation) of RemoteObjects collected here: released in the worker later, by
+        # the next call or the monitor (never from a GC callback, which may run mid-call)
+        self.releases: collections.deque[tuple[int, int]] = collections.deque()
+
+    def _after_fork_in_child(self) -> None:
+        # The parent's worker, its start and its calls belong to the parent: forget them
+        # without touching them (no signal, no unlink, no decref); a call here starts our own.
+        for worker in (self.worker, self.pending):
+            forget = getattr(worker, "forget", None)
+            if forget is not None:
+                forget()
+        self.cond = threading.Condition()  # another thread may have held it at the fork
+        self.worker = self.pending = None
+        self.abort_start = None
+        self.state = "stopped"
+        self.starting = self.stopping = False
+        self.in_flight = {}
+        self.kill_reasons = {}
+        self.releases = collections.deque()
+        self.started_at = None
+        self.recycle_rss = 0
 
     # ------------------------------------------------------------------ workers
 
@@ -160,17 +186,37 @@ class Runtime:
                 time.sleep(delay)
             t0 = time.perf_counter()
             worker = self._new_worker()
-            worker.start()
+            with self.cond:
+                self.pending = worker
+                aborted = self.abort_start
+            if aborted is None:
+                worker.start()
         except BaseException as exc:
             with self.cond:
                 self.starting = False
-                self.state = "failed"
-                error = _start_error(self.name, exc)
-                self._fail(error.detail)
+                self.pending = None
+                aborted, self.abort_start = self.abort_start, None
+                if aborted is not None:  # stop(timeout=...) ended the start: not a failure
+                    self.state = "stopped"
+                    error = ServiceError(self.name, "stopped", f"worker start ended by {aborted}")
+                else:
+                    self.state = "failed"
+                    error = _start_error(self.name, exc)
+                    self._fail(error.detail)
                 self.cond.notify_all()
             if worker is not None:
                 worker.terminate(1.0)
             raise error from None
+        with self.cond:
+            self.pending = None
+            aborted, self.abort_start = self.abort_start, None
+            if aborted is not None:
+                self.starting = False
+                self.state = "stopped"
+                self.cond.notify_all()
+        if aborted is not None:
+            worker.terminate(5.0)
+            raise ServiceError(self.name, "stopped", f"worker start ended by {aborted}")
         with self.cond:
             self.starting = False
             self.worker = worker
@@ -228,6 +274,8 @@ class Runtime:
             ) from exc
         from ._process import Lost
 
+        if self.releases:
+            self.release_collected()
         if generation is not None:  # a RemoteObject: never start a worker just to say it is gone
             with self.cond:
                 current = self.worker
@@ -261,6 +309,22 @@ class Runtime:
                 self._leave(call_id)
             return self._unpack(worker, method, reply)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def release_collected(self) -> None:
+        """Release in the worker the objects whose RemoteObject was garbage-collected in this
+        process (best effort: objects of a worker that is gone or going went with it)."""
+        while True:
+            try:
+                ref, generation = self.releases.popleft()
+            except IndexError:
+                return
+            with self.cond:
+                worker = self.worker
+                busy = self.starting or self.stopping
+            if worker is None or busy or worker.generation != generation:
+                continue
+            with contextlib.suppress(Exception):
+                worker.release(ref)
 
     def _leave(self, call_id: int) -> None:
         with self.cond:
@@ -356,9 +420,18 @@ class Runtime:
         killed under them); with ``measure``, read what it gave back (psutil). Resets the
         restart limit."""
         t0 = time.perf_counter()
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self.cond:
             while self.starting or self.stopping:
-                self.cond.wait()
+                left = None if deadline is None else deadline - time.monotonic()
+                if self.starting and left is not None and left <= 0 and self.abort_start is None:
+                    # the timeout covers a start under way too: end it (the caller that
+                    # started it gets ServiceError cause "stopped")
+                    self.abort_start = f"{reason} (timeout={timeout:g} s) while starting"
+                    if self.pending is not None:
+                        self.pending.kill()
+                    left = None
+                self.cond.wait(left if left is None or left > 0 else None)
             worker = self.worker
             self.failures = []
             self.consecutive_failures = 0
@@ -370,7 +443,6 @@ class Runtime:
                 )
             self.stopping = True
             self.state = "stopping"
-            deadline = None if timeout is None else time.monotonic() + timeout
             while any(w is worker for _, w in self.in_flight.values()):
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
@@ -473,6 +545,9 @@ class Runtime:
                         stop_reason = f"idle_timeout_s={idle:g}"
                     else:
                         next_in = min(next_in, left)
+            idle_releases = bool(self.releases) and not self.in_flight
+        if idle_releases:
+            self.release_collected()
         if stop_reason is not None:
             threading.Thread(
                 target=self._stop_quietly, args=(stop_reason,), name="lazymed-isolate-stop"
@@ -487,19 +562,37 @@ class Runtime:
 
 _lock = threading.Lock()
 _runtimes: dict[str, Runtime] = {}
-_private_dir: list[str] = []
+_private_dir: list[tuple[int, str]] = []  # (pid of the process that created it, path)
 _monitor: list[threading.Thread] = []
 _wake = threading.Event()
 
 
 def private_dir() -> str:
-    """This process's private directory for worker sockets (mode 0700, removed at exit)."""
+    """This process's private directory for worker sockets (mode 0700, removed at exit by the
+    process that created it; a forked child makes its own)."""
     with _lock:
         if not _private_dir:
             path = tempfile.mkdtemp(prefix=f"lazymed-isolate-{os.getpid()}-")
             os.chmod(path, 0o700)
-            _private_dir.append(path)
-        return _private_dir[0]
+            _private_dir.append((os.getpid(), path))
+        return _private_dir[0][1]
+
+
+def _after_fork_in_child() -> None:
+    # os.fork() copies the runtimes, their workers (children of the parent, not of this
+    # process: Popen.poll() would see ECHILD and call them dead), the connections and the
+    # socket directory. Forget all of it without touching it; the first call here starts this
+    # process's own worker in its own directory.
+    global _lock, _wake
+    _lock = threading.Lock()
+    _wake = threading.Event()
+    _monitor.clear()
+    _private_dir.clear()
+    for rt in _runtimes.values():
+        rt._after_fork_in_child()
+    process_backend = sys.modules.get("lazymed.isolate._process")  # no import in a fork hook
+    if process_backend is not None:
+        process_backend.forget_all_in_child()
 
 
 def runtime(name: str, settings: dict[str, Any]) -> Runtime:
@@ -518,8 +611,9 @@ def _at_exit() -> None:
     for rt in runtimes():
         if rt.worker is not None:
             rt.stop("interpreter exit", timeout=5.0, measure=False)
-    for path in _private_dir:
-        shutil.rmtree(path, ignore_errors=True)
+    for pid, path in _private_dir:
+        if pid == os.getpid():  # never the directory of the process this one forked from
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def runtimes() -> list[Runtime]:
@@ -579,6 +673,9 @@ def run_monitor() -> None:
                 continue
         _wake.wait(max(wait, 0.01))
         _wake.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _start_error(name: str, exc: BaseException) -> ServiceError:

@@ -24,7 +24,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.managers import BaseManager
 from typing import Any
 
-from ._host import EXPOSED, Host
+from ._host import EXPOSED, Host, safe_str
 
 #: Exit status of a worker whose factory raised (the reason went to the caller first).
 FACTORY_FAILED = 3
@@ -61,8 +61,11 @@ def serve(spec: dict[str, Any], report: Connection) -> None:
         )
     except BaseException as exc:  # the caller gets the reason, then we exit
         kind = f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins.")
-        text = "".join(traceback.format_exception(exc))
-        report.send(("factory_error", kind, str(exc), text))
+        try:
+            text = "".join(traceback.format_exception(exc))
+        except Exception:
+            text = f"{kind} (traceback could not be formatted)\n"
+        report.send(("factory_error", kind, safe_str(exc, kind), text))
         report.close()
         os._exit(FACTORY_FAILED)
 

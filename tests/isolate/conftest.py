@@ -88,6 +88,17 @@ class Service:
     def make_counter(self):
         return Counter()
 
+    def raise_bad_str(self):
+        raise BadStr("hidden")
+
+
+class BadStr(Exception):
+    def __str__(self):
+        raise RuntimeError("this exception cannot be rendered")
+
+    def __repr__(self):
+        raise RuntimeError("nor represented")
+
 
 class Counter:
     def __init__(self):
