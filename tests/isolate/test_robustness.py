@@ -214,7 +214,7 @@ def test_exception_whose_str_raises_still_becomes_service_error(configure: Confi
 def test_dropped_remote_objects_are_released_in_the_worker(configure: Configure) -> None:
     out = run(
         """
-        import gc, sys
+        import gc, sys, time
         import lazymed.isolate as iso
         from lazymed.isolate import _service
 
@@ -229,10 +229,18 @@ def test_dropped_remote_objects_are_released_in_the_worker(configure: Configure)
         svc.echo(1)  # the next call releases what was collected
         after = rt.worker.stats()["objects_held"]
         assert keep.bump() == 1  # a live handle still works
-        print(before, after)
+        # without another call, the monitor releases what was collected while idle
+        more = [svc.make_counter() for _ in range(50)]
+        del more
+        gc.collect()
+        deadline = time.monotonic() + 60  # a hang guard
+        while rt.worker.stats()["objects_held"] > 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        idle = rt.worker.stats()["objects_held"]
+        print(before, after, idle)
         """,
         configure(),
     )
-    before, after = map(int, out.split())
+    before, after, idle = map(int, out.split())
     assert before == 200
-    assert after <= 1
+    assert after <= 1 and idle <= 1
