@@ -18,6 +18,7 @@ RESERVED_ENV = {
     "LAZYMED_DISABLE": "1/true/yes/on: install() does nothing, every import stays eager",
     "LAZYMED_PROFILE": "name of the profile to activate",
     "LAZYMED_CACHE_DIR": "where parsed configs are cached (empty: no cache)",
+    "LAZYMED_WEB_TOKEN": "bearer token of the /memory endpoints (the default [tool.lazymed.web] token_env)",
 }
 
 # A kind is a tuple whose first item names it; _validate.py interprets them:
@@ -108,6 +109,30 @@ MEMORY_DEFAULTS: dict[str, object] = {
     "leak_min_slope_mb_h": 10.0,
     "leak_min_r2": 0.8,
 }
+# [tool.lazymed.web]: the /memory endpoints (lazymed/web/). Off unless enabled; the token is read
+# from the environment variable named by token_env (never from the file).
+WEB: "Schema" = {
+    "enabled": ("bool",),
+    "prefix": ("str",),
+    "token_env": ("str",),
+    "public_stats": ("bool",),
+    "loopback_only": ("bool",),
+    "optimize_interval_s": ("number", 0, 86400),
+    "max_body_bytes": ("int", 0, 1 << 30),
+    "history": ("int", 2, 100000),
+    "sample_interval_s": ("number", 0, 3600),
+}
+WEB_DEFAULTS: dict[str, object] = {
+    "enabled": False,
+    "prefix": "/memory",
+    "token_env": "LAZYMED_WEB_TOKEN",
+    "public_stats": False,
+    "loopback_only": False,
+    "optimize_interval_s": 10.0,
+    "max_body_bytes": 65536,
+    "history": 512,
+    "sample_interval_s": 5.0,
+}
 # The schema of [tool.lazymed]. Sub-tables are ("table", {key: kind}) entries, declared here (never
 # registered at import time from above); profiles and environment overrides pick them up.
 SCHEMA: "Schema" = {
@@ -117,6 +142,7 @@ SCHEMA: "Schema" = {
     "disabled_modules": MODULES,
     "isolate": ("named", ISOLATE, ("factory",)),
     "memory": ("table", MEMORY),
+    "web": ("table", WEB),
 }
 DEFAULTS: dict[str, object] = {
     "lazy": (),
@@ -125,6 +151,7 @@ DEFAULTS: dict[str, object] = {
     "disabled_modules": (),
     "isolate": {},
     "memory": MEMORY_DEFAULTS,
+    "web": WEB_DEFAULTS,
 }
 
 TRUE_WORDS = ("1", "true", "yes", "on")
