@@ -36,8 +36,12 @@ Response = tuple[int, list[tuple[str, str]], bytes]
 
 #: endpoint -> allowed method
 ENDPOINTS = {"stats": "GET", "optimize": "POST", "report": "GET", "metrics": "GET"}
-_QUERY = {"stats": {}, "metrics": {}, "report": {"format": ("html", "json")},
-          "optimize": {"level": ("warning", "critical", "emergency")}}  # fmt: skip
+_QUERY: dict[str, dict[str, tuple[str, ...]]] = {
+    "stats": {},
+    "metrics": {},
+    "report": {"format": ("html", "json")},
+    "optimize": {"level": ("warning", "critical", "emergency")},
+}
 _MAX_QUERY = 256
 _MAX_ACCEPT = 1024
 _JSON = "application/json"
@@ -77,9 +81,7 @@ class WebState:
         self.settings = settings
         self.optimize_lock = threading.Lock()
         self.last_optimize = -math.inf  # time.monotonic() of the last optimize run
-        self.history: collections.deque[dict[str, Any]] = collections.deque(
-            maxlen=settings.history
-        )
+        self.history: collections.deque[dict[str, Any]] = collections.deque(maxlen=settings.history)
         self.freed_bytes_total = 0
         self._seen_reports: dict[tuple[Any, ...], None] = {}  # insertion-ordered, bounded
         self._lock = threading.Lock()
@@ -123,7 +125,6 @@ class WebState:
                 }
             )
             for report in data.get("actions") or ():
-                key = (report.get("started_at"), report.get("level"), report.get("trigger"))
                 self._count(report)
         if "prometheus_client" in sys.modules:  # multiprocess: this worker's gauges
             from ._metrics import update_multiprocess
@@ -177,14 +178,16 @@ class WebState:
 
 
 def _services() -> list[dict[str, Any]] | None:
-    isolate = sys.modules.get("lazymed.isolate")
-    if isolate is None:
+    # Only when this process uses isolation (imported it, or configures services): the web
+    # layer may import isolate, never the reverse.
+    if "lazymed.isolate" not in sys.modules:
         from .._registry import REGISTRY
 
         cfg = REGISTRY.config
         if cfg is None or not cfg.isolate:
             return None
-        import lazymed.isolate as isolate
+    from .. import isolate
+
     return [dataclasses.asdict(s) for s in isolate.status()]
 
 
@@ -237,7 +240,7 @@ def _media_ranges(accept: str) -> list[str] | None:
     return out
 
 
-def _negotiate(accept: str | None, offers: tuple[str, ...]) -> str | None | bool:
+def _negotiate(accept: str | None, offers: tuple[str, ...]) -> str | bool | None:
     """The first of ``offers`` (media types) that ``accept`` takes, in the client's order;
     False for an Accept header that does not parse, None when nothing matches."""
     if accept is None or not accept.strip():
@@ -346,7 +349,7 @@ def _handle(state: WebState, request: Request) -> Response:
 
         content_type, body = render(state, openmetrics=chosen != "text/plain")
         return 200, [("Content-Type", content_type), *_SECURITY_HEADERS], body
-    from ._report import report_data, render_html
+    from ._report import render_html, report_data
 
     data = report_data(state)
     if chosen == _JSON:

@@ -16,7 +16,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 try:
     import prometheus_client as _pc
@@ -41,10 +41,13 @@ _DB = re.compile(r"_(\d+)\.db$")
 
 def multiprocess_dir() -> str | None:
     """``PROMETHEUS_MULTIPROC_DIR`` (or the older lower-case name) if set, else None."""
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
+    old = "prometheus_multiproc_dir"  # prometheus-client still reads the lower-case name
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get(old)
 
 
-def _families(state: WebState, data: dict[str, Any]) -> list[tuple[str, str, str, list[tuple[dict[str, str], float]]]]:
+def _families(
+    state: WebState, data: dict[str, Any]
+) -> list[tuple[str, str, str, list[tuple[dict[str, str], float]]]]:
     """(name, type, help, [(labels, value)]) for one snapshot: the one list both modes use."""
     proc = data.get("process") or {}
     out: list[tuple[str, str, str, list[tuple[dict[str, str], float]]]] = []
@@ -60,47 +63,115 @@ def _families(state: WebState, data: dict[str, Any]) -> list[tuple[str, str, str
     gauge("lazymed_swap_bytes", "Swapped-out memory.", proc.get("swap_bytes"))
     gauge("lazymed_threads", "OS threads of the process.", proc.get("threads"))
     gauge("lazymed_open_fds", "Open file descriptors.", proc.get("open_files"))
-    gauge("lazymed_level", "Governor level: 0 ok, 1 warning, 2 critical, 3 emergency.",
-          LEVELS.get(str(data.get("level")), 0))  # fmt: skip
+    gauge(
+        "lazymed_level",
+        "Governor level: 0 ok, 1 warning, 2 critical, 3 emergency.",
+        LEVELS.get(str(data.get("level")), 0),
+    )
     gauge("lazymed_vms_alert", "1 while the VMS alert is on.", int(bool(data.get("vms_alert"))))
     leak = data.get("leak") or {}
-    gauge("lazymed_leak_suspected", "1 while the leak detector suspects a leak.",
-          int(bool(leak.get("suspected"))))  # fmt: skip
+    gauge(
+        "lazymed_leak_suspected",
+        "1 while the leak detector suspects a leak.",
+        int(bool(leak.get("suspected"))),
+    )
     slope = leak.get("slope_mb_h")
     if slope is not None:
-        gauge("lazymed_rss_slope_bytes_per_second", "RSS trend of the leak detector's window.",
-              slope * 1024 * 1024 / 3600)  # fmt: skip
+        gauge(
+            "lazymed_rss_slope_bytes_per_second",
+            "RSS trend of the leak detector's window.",
+            slope * 1024 * 1024 / 3600,
+        )
     thresholds = data.get("thresholds") or {}
-    out.append(("lazymed_threshold_bytes", "gauge", "Governor thresholds (RSS; vms_alert: VMS).",
-                [({"threshold": k}, float(v)) for k, v in sorted(thresholds.items()) if v is not None]))  # fmt: skip
+    out.append(
+        (
+            "lazymed_threshold_bytes",
+            "gauge",
+            "Governor thresholds (RSS; vms_alert: VMS).",
+            [({"threshold": k}, float(v)) for k, v in sorted(thresholds.items()) if v is not None],
+        )
+    )
     cg = data.get("cgroup") or {}
-    gauge("lazymed_cgroup_memory_current_bytes", "cgroup v2 memory.current.", cg.get("current_bytes"))
-    gauge("lazymed_cgroup_memory_max_bytes", "cgroup v2 memory.max (smallest up the tree).", cg.get("max_bytes"))
+    gauge(
+        "lazymed_cgroup_memory_current_bytes", "cgroup v2 memory.current.", cg.get("current_bytes")
+    )
+    gauge(
+        "lazymed_cgroup_memory_max_bytes",
+        "cgroup v2 memory.max (smallest up the tree).",
+        cg.get("max_bytes"),
+    )
     counts: dict[str, int] = {}
     for record in data.get("modules") or ():
         counts[str(record.get("state"))] = counts.get(str(record.get("state")), 0) + 1
-    out.append(("lazymed_modules", "gauge", "Modules lazymed manages, by state.",
-                [({"state": k}, float(v)) for k, v in sorted(counts.items())]))  # fmt: skip
+    out.append(
+        (
+            "lazymed_modules",
+            "gauge",
+            "Modules lazymed manages, by state.",
+            [({"state": k}, float(v)) for k, v in sorted(counts.items())],
+        )
+    )
     caches = data.get("caches") or ()
-    out.append(("lazymed_cache_bytes", "gauge", "Estimated bytes held by each bounded cache.",
-                [({"cache": str(c["name"])}, float(c["size_bytes"])) for c in caches]))  # fmt: skip
-    out.append(("lazymed_cache_max_bytes", "gauge", "Bound of each bounded cache.",
-                [({"cache": str(c["name"])}, float(c["max_bytes"])) for c in caches]))  # fmt: skip
+    out.append(
+        (
+            "lazymed_cache_bytes",
+            "gauge",
+            "Estimated bytes held by each bounded cache.",
+            [({"cache": str(c["name"])}, float(c["size_bytes"])) for c in caches],
+        )
+    )
+    out.append(
+        (
+            "lazymed_cache_max_bytes",
+            "gauge",
+            "Bound of each bounded cache.",
+            [({"cache": str(c["name"])}, float(c["max_bytes"])) for c in caches],
+        )
+    )
     services = data.get("services") or ()
-    out.append(("lazymed_isolated_rss_bytes", "gauge", "RSS of each isolated service's worker.",
-                [({"service": str(s["name"])}, float(s["rss_bytes"])) for s in services
-                 if s.get("rss_bytes") is not None]))  # fmt: skip
-    out.append(("lazymed_isolated_up", "gauge", "1 while the isolated service's worker runs.",
-                [({"service": str(s["name"])}, float(s.get("state") == "running")) for s in services]))  # fmt: skip
-    out.append(("lazymed_isolated_restarts", "counter", "Restarts of each isolated service.",
-                [({"service": str(s["name"])}, float(s.get("restarts") or 0)) for s in services]))  # fmt: skip
-    out.append(("lazymed_freed_bytes", "counter", "RSS bytes given back by governor chains (measured).",
-                [({}, float(state.freed_bytes_total))]))  # fmt: skip
+    out.append(
+        (
+            "lazymed_isolated_rss_bytes",
+            "gauge",
+            "RSS of each isolated service's worker.",
+            [
+                ({"service": str(s["name"])}, float(s["rss_bytes"]))
+                for s in services
+                if s.get("rss_bytes") is not None
+            ],
+        )
+    )
+    out.append(
+        (
+            "lazymed_isolated_up",
+            "gauge",
+            "1 while the isolated service's worker runs.",
+            [({"service": str(s["name"])}, float(s.get("state") == "running")) for s in services],
+        )
+    )
+    out.append(
+        (
+            "lazymed_isolated_restarts",
+            "counter",
+            "Restarts of each isolated service.",
+            [({"service": str(s["name"])}, float(s.get("restarts") or 0)) for s in services],
+        )
+    )
+    out.append(
+        (
+            "lazymed_freed_bytes",
+            "counter",
+            "RSS bytes given back by governor chains (measured).",
+            [({}, float(state.freed_bytes_total))],
+        )
+    )
     return out
 
 
 class _SnapshotCollector(Collector):
-    def __init__(self, families: list[tuple[str, str, str, list[tuple[dict[str, str], float]]]]) -> None:
+    def __init__(
+        self, families: list[tuple[str, str, str, list[tuple[dict[str, str], float]]]]
+    ) -> None:
         self._families = families
 
     def collect(self) -> Iterator[Any]:
@@ -126,7 +197,9 @@ class _Multiprocess:
         self.seen: dict[str, set[tuple[tuple[str, str], ...]]] = {}
         self.lock = threading.Lock()
 
-    def update(self, families: list[tuple[str, str, str, list[tuple[dict[str, str], float]]]]) -> None:
+    def update(
+        self, families: list[tuple[str, str, str, list[tuple[dict[str, str], float]]]]
+    ) -> None:
         with self.lock:
             for name, kind, doc, samples in families:
                 labels = sorted({k for lab, _ in samples for k in lab})
@@ -135,7 +208,9 @@ class _Multiprocess:
                     if kind == "counter":
                         metric = _pc.Counter(name, doc, labels, registry=None)
                     else:
-                        metric = _pc.Gauge(name, doc, labels, registry=None, multiprocess_mode="liveall")
+                        metric = _pc.Gauge(
+                            name, doc, labels, registry=None, multiprocess_mode="liveall"
+                        )
                     self.metrics[name] = metric
                 present = set()
                 for lab, value in samples:
@@ -149,10 +224,10 @@ class _Multiprocess:
                             child.inc(delta)
                         self.counted[(name, key)] = max(value, self.counted.get((name, key), 0.0))
                     else:
-                        child.set(value)
+                        cast("_pc.Gauge", child).set(value)
                 for key in self.seen.get(name, set()) - present:
-                    if kind != "counter":  # a state or cache that went away: 0, not stale
-                        metric.labels(**dict(key)).set(0) if key else metric.set(0)
+                    if isinstance(metric, _pc.Gauge):  # a state or cache gone: 0, not stale
+                        (metric.labels(**dict(key)) if key else metric).set(0)
                 self.seen.setdefault(name, set()).update(present)
 
 
@@ -197,7 +272,7 @@ def cleanup_dead(path: str | None = None, dead: int | None = None) -> list[str]:
     for pid, names in pids.items():
         if pid != dead and (pid == os.getpid() or _alive(pid)):
             continue
-        _mp.mark_process_dead(pid, path)
+        _mp.mark_process_dead(pid, path)  # type: ignore[no-untyped-call]
         for name in names:
             try:
                 os.remove(os.path.join(path, name))
@@ -216,11 +291,11 @@ def render(state: WebState, *, openmetrics: bool = False) -> tuple[str, bytes]:
     if path is not None:
         update_multiprocess(state, data)
         cleanup_dead(path)
-        _mp.MultiProcessCollector(registry, path=path)
+        _mp.MultiProcessCollector(registry, path=path)  # type: ignore[no-untyped-call]
     else:
         registry.register(_SnapshotCollector(families))
     if openmetrics:
         from prometheus_client.openmetrics import exposition as om
 
-        return om.CONTENT_TYPE_LATEST, om.generate_latest(registry)
+        return om.CONTENT_TYPE_LATEST, om.generate_latest(registry)  # type: ignore[no-untyped-call]
     return _pc.CONTENT_TYPE_LATEST, _pc.generate_latest(registry)

@@ -30,8 +30,13 @@ class LazyMedASGIMiddleware:
     else (other paths, websockets, lifespan) goes to ``app``. A body is never read: a
     declared ``Content-Length`` over ``max_body_bytes`` is 413 before anything runs."""
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], *,
-                 settings: WebSettings | None = None, **keywords: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        app: Callable[[Scope, Receive, Send], Awaitable[None]],
+        *,
+        settings: WebSettings | None = None,
+        **keywords: Any,
+    ) -> None:
         self.app = app
         self.state = WebState(settings or resolve(**keywords))
 
@@ -40,7 +45,9 @@ class LazyMedASGIMiddleware:
             await self.app(scope, receive, send)
             return
         self.state.touch()
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())
+        }
         raw = headers.get("content-length")
         try:
             length = int(raw) if raw else None
@@ -57,7 +64,9 @@ class LazyMedASGIMiddleware:
         )
         state = self.state
         prefix = state.settings.prefix
-        if not state.settings.enabled or not (request.path == prefix or request.path.startswith(prefix + "/")):
+        if not state.settings.enabled or not (
+            request.path == prefix or request.path.startswith(prefix + "/")
+        ):
             await self.app(scope, receive, send)
             return
         response = await asyncio.to_thread(handle, state, request)
@@ -66,6 +75,13 @@ class LazyMedASGIMiddleware:
             return
         status, out, body = response
         out = [*out, ("Content-Length", str(len(body)))]
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in out]})  # fmt: skip
-        await send({"type": "http.response.body", "body": b"" if request.method == "HEAD" else body})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in out],
+            }
+        )
+        await send(
+            {"type": "http.response.body", "body": b"" if request.method == "HEAD" else body}
+        )

@@ -16,15 +16,24 @@ from ._settings import WebSettings, resolve
 __all__ = ["LazyMedMiddleware", "request_from_environ"]
 
 _STATUS = {
-    200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    405: "Method Not Allowed", 406: "Not Acceptable", 413: "Content Too Large",
-    429: "Too Many Requests", 500: "Internal Server Error",
-}  # fmt: skip
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    413: "Content Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
 
 
 def request_from_environ(environ: dict[str, Any]) -> Request:
     """The endpoints' :class:`Request` from a WSGI environ (PEP 3333)."""
-    headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+    headers = {
+        k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
+    }
     length: int | None
     raw = environ.get("CONTENT_LENGTH") or ""
     try:
@@ -50,12 +59,19 @@ class LazyMedMiddleware:
     arguments (``settings=`` a ready :class:`WebSettings` instead). Raises ConfigError for a
     bad setting."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], *, settings: WebSettings | None = None,
-                 **keywords: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        app: Callable[..., Iterable[bytes]],
+        *,
+        settings: WebSettings | None = None,
+        **keywords: Any,
+    ) -> None:
         self.app = app
         self.state = WebState(settings or resolve(**keywords))
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         self.state.touch()
         response = handle(self.state, request_from_environ(environ))
         if response is None:
