@@ -35,6 +35,10 @@ ORDER = (
     "memory_monitor",
     "leak_detector",
     "isolate",
+    "eviction",
+    "arena_cap",
+    "max_threads",
+    "prefork",
 )
 VARIANT_LABELS = {
     "nothing": "nothing imported (floor)",
@@ -573,6 +577,112 @@ def isolate_section(doc: dict[str, Any]) -> list[str]:
     return out
 
 
+def eviction_section(doc: dict[str, Any]) -> list[str]:
+    rows = []
+    for tree, t in doc["trees"].items():
+        share = t.get("traced_freed_share")
+        rows.append(
+            [
+                tree,
+                "yes" if all(t["evicted"]) else "no (put back)",
+                t["modules"],
+                _fmt(t.get("traced_by_load_mib"), 1) if share is not None else "-",
+                f"{share:.1%}" if share is not None else "-",
+                _fmt(t["freed_uss_mib"], 1),
+                _fmt(t["rss_drop_psutil_mib"], 1),
+                _fmt(t["seconds"], 2),
+            ]
+        )
+    out = [
+        f"### 9. `lazymed.evict()`: a synthetic pure-Python tree nobody holds, and "
+        f"llama_index.core ({doc['rounds']} rounds; medians)",
+        "",
+    ]
+    out += _table(
+        [
+            "tree (run)",
+            "evicted",
+            "modules",
+            "traced by its load MiB",
+            "traced given back",
+            "USS given back MiB (report)",
+            "RSS drop MiB (psutil, outside)",
+            "evict() s",
+        ],
+        rows,
+    )
+    held = [t for t in doc["trees"].values() if not all(t["evicted"])]
+    if held:
+        out += ["", "Why a tree stayed (the report's `holders`):", ""]
+        out += [f"- {h}" for h in held[0]["holders"][:4]]
+    out += ["", _when(doc)]
+    return out
+
+
+def arena_cap_section(doc: dict[str, Any]) -> list[str]:
+    rows = [
+        [v, _fmt(t["vms_growth_mib"], 1), _fmt(t["rss_growth_mib"], 1), t["mallopt"]]
+        for v, t in doc["variants"].items()
+    ]
+    out = [
+        f"### 10. VMS of 32 threads that allocate and exit, with and without "
+        f"`malloc_arena_max = 2` ({doc['rounds']} rounds; medians)",
+        "",
+    ]
+    out += _table(["variant", "VMS growth MiB", "RSS growth MiB (psutil)", "mallopt"], rows)
+    return [*out, "", _when(doc)]
+
+
+def max_threads_section(doc: dict[str, Any]) -> list[str]:
+    rows = [
+        [
+            v,
+            t["threads_at_start"],
+            t["threads_after_requests"],
+            _fmt(t["rss_after_requests_mib"], 1),
+        ]
+        for v, t in doc["variants"].items()
+    ]
+    out = [
+        f"### 11. Threads of the reference app after /triage and /rag, {doc['cores']} cores "
+        f"({doc['rounds']} rounds; most seen)",
+        "",
+    ]
+    out += _table(["variant", "threads at start", "threads after", "RSS MiB"], rows)
+    return [*out, "", _when(doc)]
+
+
+def prefork_section(doc: dict[str, Any]) -> list[str]:
+    rows = [
+        [
+            v,
+            _fmt(t["startup_s"], 2),
+            _fmt(t["total_pss_start_mib"], 1),
+            _fmt(t["total_pss_after_mib"], 1),
+            _fmt(t["master_pss_after_mib"], 1),
+            _fmt(t["workers_pss_after_mib"], 1),
+        ]
+        for v, t in doc["variants"].items()
+    ]
+    out = [
+        f"### 12. `gunicorn --preload -w 4`: PSS once every worker used the five SDKs "
+        f"({doc['rounds']} rounds; medians)",
+        "",
+    ]
+    out += _table(
+        [
+            "variant",
+            "start-up s",
+            "total PSS at start MiB",
+            "total PSS after use MiB",
+            "master MiB",
+            "4 workers MiB",
+        ],
+        rows,
+    )
+    return [*out, "", _when(doc)]
+
+
 SECTIONS = {
     "startup": startup_section,
     "install_overhead": install_section,
@@ -584,6 +694,10 @@ SECTIONS = {
     "memory_monitor": memory_monitor_section,
     "leak_detector": leak_detector_section,
     "isolate": isolate_section,
+    "eviction": eviction_section,
+    "arena_cap": arena_cap_section,
+    "max_threads": max_threads_section,
+    "prefork": prefork_section,
 }
 
 

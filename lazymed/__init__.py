@@ -11,8 +11,10 @@ from ._install import enabled, install, uninstall
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._errors import ConfigError, DisabledModuleError, LazymedWarning
+    from ._startup import warm
     from ._status import ModuleStatus, Status, status
     from .hooks import on_load
+    from .memory._evict import EvictionReport, evict
 
 # The one place the version is written: pyproject.toml reads it (setuptools' static `attr:`);
 # nothing reads importlib.metadata at start-up (~52 ms).
@@ -21,19 +23,23 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfigError",
     "DisabledModuleError",
+    "EvictionReport",
     "LazymedWarning",
     "ModuleStatus",
     "Status",
     "__version__",
     "enabled",
+    "evict",
     "install",
     "on_load",
     "status",
     "uninstall",
+    "warm",
 ]
 
 # Imported on first use (PEP 562), not by `import lazymed`: status() and its record types load
-# dataclasses; on_load() may load wrapt. The install path stays standard-library-small.
+# dataclasses; on_load() may load wrapt; evict() loads the memory layer (psutil). The install
+# path stays standard-library-small.
 _LATE = {
     # the exceptions are only needed when one is raised or caught (an `except` clause evaluates
     # its class only then): one file less on the install path
@@ -44,6 +50,9 @@ _LATE = {
     "Status": "_status",
     "ModuleStatus": "_status",
     "on_load": "hooks",
+    "evict": "memory._evict",
+    "EvictionReport": "memory._evict",
+    "warm": "_startup",
 }
 
 

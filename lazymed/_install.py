@@ -135,8 +135,19 @@ def _activate(cfg: Config) -> None:
     REGISTRY.installed = True
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
+    startup = cfg.table.get("startup")
     try:
+        if startup:  # [tool.lazymed.startup]: without it, _startup is never imported
+            from ._startup import apply
+
+            assert isinstance(startup, dict)
+            apply(startup)
         _check_and_import(cfg)
+        if startup:
+            from ._startup import after_critical
+
+            assert isinstance(startup, dict)
+            after_critical(startup)
     except BaseException:
         uninstall()  # nothing half-done: e.g. a warning turned into an error by -W error
         raise
@@ -170,12 +181,16 @@ def _warm_thread(names: tuple[str, ...]) -> None:
 def _check_and_import(cfg: Config) -> None:
     # lazymed._load is loaded by the first lazy import; before that no module is lazy.
     loads = sys.modules.get(f"{__package__}._load")
+    startup = cfg.table.get("startup")
+    prefork = startup.get("prefork", ()) if isinstance(startup, dict) else ()
     for name in (*cfg.lazy, *cfg.disabled_modules):
         module = sys.modules.get(name)
         if module is not None and (loads is None or loads.pending(module) is None):
             record = REGISTRY.record(name, REGISTRY.role_of(name) or "lazy")
             record.state = LOADED
             record.imported_at = record.imported_at or "before lazymed.install()"
+            if name in prefork:
+                continue  # loaded on purpose by a pre-fork master: shared, not a mistake
             import warnings  # only when there is something to say
 
             from ._errors import LazymedWarning

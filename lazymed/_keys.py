@@ -133,6 +133,18 @@ WEB_DEFAULTS: dict[str, object] = {
     "history": 512,
     "sample_interval_s": 5.0,
 }
+
+# [tool.lazymed.startup]: applied by install() (lazymed/_startup.py); absent = nothing applied.
+STARTUP: "Schema" = {
+    "max_threads": ("int", 1),  # native thread pools (OMP/OpenBLAS/MKL/BLIS/numexpr/Rayon)
+    "malloc_arena_max": ("int", 1),  # glibc mallopt(M_ARENA_MAX)
+    "malloc_trim_threshold": ("int", 0),  # bytes; glibc mallopt(M_TRIM_THRESHOLD)
+    "gc_freeze": ("bool",),  # gc.freeze() after the critical modules load
+    "gc_thresholds": ("ints", 0, 3),  # gc.set_threshold(*values): 1 to 3 integers >= 0
+    "warm": MODULES,  # loaded in one background thread (after warm_after_s, or lazymed.warm())
+    "warm_after_s": ("number", 0),
+    "prefork": MODULES,  # loaded in a pre-fork server's master (lazymed.integrations.gunicorn)
+}
 # The schema of [tool.lazymed]. Sub-tables are ("table", {key: kind}) entries, declared here (never
 # registered at import time from above); profiles and environment overrides pick them up.
 SCHEMA: "Schema" = {
@@ -142,6 +154,7 @@ SCHEMA: "Schema" = {
     "disabled_modules": MODULES,
     "isolate": ("named", ISOLATE, ("factory",)),
     "memory": ("table", MEMORY),
+    "startup": ("table", STARTUP),
     "web": ("table", WEB),
 }
 DEFAULTS: dict[str, object] = {

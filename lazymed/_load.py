@@ -28,7 +28,7 @@ from ._cpython import (
 )
 from ._errors import LazymedWarning
 from ._probe import call_site, now, rss_bytes
-from ._registry import DISABLED, FAILED, LAZY, LOADING, REGISTRY, Record
+from ._registry import DISABLED, FAILED, LAZY, LOADING, NOT_IMPORTED, REGISTRY, Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -379,6 +379,61 @@ def _execute(
     if not REGISTRY.installed:
         release_route()  # uninstalled, and maybe this was the last pending module
     return callbacks
+
+
+# ------------------------------------------------------------------ eviction
+
+
+def unload(name: str) -> "tuple[dict[str, ModuleType], tuple[str, str] | None, dict[str, str]]":
+    """Take module ``name`` and its submodules back to "not imported", for ``lazymed.evict``.
+
+    Removes them from ``sys.modules`` and the root from its parent package's namespace (where
+    the import bound it), and marks their records ``not imported``: the next import finds and
+    runs them afresh. Returns the removed modules by name, the parent binding removed
+    (``(parent, attribute)`` or None) and the records' previous states, for :func:`reinstate`.
+    Runs no module code. The caller holds importlib's module lock for ``name`` if it must keep
+    concurrent imports out.
+    """
+    dotted = name + "."
+    modules = {
+        key: module
+        for key, module in list(sys.modules.items())
+        if (key == name or key.startswith(dotted)) and isinstance(module, ModuleType)
+    }
+    binding = None
+    parent_name, _, attr = name.rpartition(".")
+    parent = sys.modules.get(parent_name) if parent_name else None
+    root = modules.get(name)
+    if isinstance(parent, ModuleType) and root is not None:
+        namespace = _module_getattribute(parent, "__dict__")
+        if namespace.get(attr) is root:
+            del namespace[attr]
+            binding = (parent_name, attr)
+    states: dict[str, str] = {}
+    for key in modules:
+        del sys.modules[key]
+        record = REGISTRY.records.get(key)
+        if record is not None:
+            states[key] = record.state
+            record.state = NOT_IMPORTED
+    return modules, binding, states
+
+
+def reinstate(
+    modules: "dict[str, ModuleType]", binding: "tuple[str, str] | None", states: "dict[str, str]"
+) -> None:
+    """Undo :func:`unload`: the same module objects back in ``sys.modules`` (unless an import
+    put a new one there meanwhile) and on their parent package, records as they were."""
+    for key, module in modules.items():
+        sys.modules.setdefault(key, module)
+        record = REGISTRY.records.get(key)
+        if record is not None and key in states and record.state == NOT_IMPORTED:
+            record.state = states[key]
+    if binding is not None:
+        parent = sys.modules.get(binding[0])
+        root = modules.get(binding[0] + "." + binding[1])
+        if isinstance(parent, ModuleType) and root is not None:
+            _module_getattribute(parent, "__dict__").setdefault(binding[1], root)
 
 
 def forward_target(module: "ModuleType") -> object:

@@ -31,11 +31,14 @@ class Record:
         "detached",
         "early_reason",
         "error",
+        "evictions",
         "first_used_at",
         "first_used_attr",
         "imported_at",
+        "last_used",
         "load_seconds",
         "name",
+        "reloads",
         "role",
         "rss_growth_bytes",
         "state",
@@ -56,16 +59,28 @@ class Record:
         self.error: str | None = None
         # Why it ran at an import statement rather than at its first use (see _module).
         self.early_reason: str | None = None
+        # Eviction (lazymed.memory): times the module was taken out of the process, times it
+        # was loaded again after that, and the last time.monotonic() its code was seen running.
+        self.evictions = 0
+        self.reloads = 0
+        self.last_used: float | None = None
 
     def loaded(self, seconds: float, rss_before: int | None, rss_after: int | None) -> None:
         """Mark the module loaded: ``seconds`` its code took, RSS readings around it (bytes)."""
         self.state = LOADED
         self.error = None
+        if self.evictions > self.reloads:
+            self.reloads += 1  # loaded again after an eviction
         self.load_seconds = seconds
         if rss_before is None or rss_after is None:
             self.rss_growth_bytes = None
         else:
             self.rss_growth_bytes = rss_after - rss_before
+
+    def evicted(self) -> None:
+        """Mark the module taken out of the process by an eviction (``not imported`` again)."""
+        self.state = NOT_IMPORTED
+        self.evictions += 1
 
 
 class Registry:

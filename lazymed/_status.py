@@ -2,6 +2,7 @@
 (``dataclasses`` costs ~12 ms, too much for the install path)."""
 
 import dataclasses
+import sys
 
 from ._install import is_installed
 from ._keys import DEFAULTS
@@ -22,6 +23,8 @@ class ModuleStatus:
     ``early_reason``: why a lazy package ran at an import statement (``import pkg.sub``,
     ``from pkg import sub``) rather than at its first use — the statement and its site, and the
     ``"file:line: code"`` of the package code that forced it — or ``None``.
+    ``evictions`` / ``reloads``: times ``lazymed.evict()`` took it out of the process, and times
+    it was loaded again after that.
     """
 
     name: str
@@ -34,6 +37,8 @@ class ModuleStatus:
     first_used_attr: str | None
     error: str | None
     early_reason: str | None = None
+    evictions: int = 0
+    reloads: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +53,9 @@ class Status:
     keyed by dotted key (``"lazy"``, ``"from_import"``, ...; sub-table keys as
     ``"table.key"``): ``"<file> [tool.lazymed]"``, ``"<file> [tool.lazymed.profiles.NAME]"``,
     ``"environment LAZYMED_LAZY"``, ``"install() keyword"`` or ``"default"``. Empty when lazymed
-    was never installed.
+    was never installed. ``startup``: what ``[tool.lazymed.startup]`` did — ``{"applied": {key:
+    what it did, or "not available: ..."}, "warm": {"state", "loaded", "failed", "seconds"}}``
+    (empty when the table is absent).
     """
 
     installed: bool
@@ -61,6 +68,7 @@ class Status:
     disabled_modules: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ()
     sources: dict[str, str] = dataclasses.field(default_factory=dict)
+    startup: "dict[str, object]" = dataclasses.field(default_factory=dict)
 
     def module(self, name: str) -> "ModuleStatus":
         """The record of ``name``. Raises KeyError naming it if it is not registered."""
@@ -101,12 +109,14 @@ def status() -> "Status":
                 first_used_attr=r.first_used_attr,
                 error=r.error,
                 early_reason=r.early_reason,
+                evictions=r.evictions,
+                reloads=r.reloads,
             )
             for r in records
         )
     config = REGISTRY.config
     if config is None:
-        return Status(is_installed(), None, None, None, modules)
+        return Status(is_installed(), None, None, None, modules, startup=_startup_status())
     sources = dict.fromkeys(_leaf_keys(DEFAULTS), "default")
     sources.update(config.sources)
     return Status(
@@ -120,4 +130,15 @@ def status() -> "Status":
         disabled_modules=config.disabled_modules,
         profiles=config.profiles,
         sources=sources,
+        startup=_startup_status(),
     )
+
+
+def _startup_status() -> "dict[str, object]":
+    startup = sys.modules.get(f"{__package__}._startup")  # imported only with the table
+    if startup is None:
+        return {}
+    warm = dict(startup.WARM)
+    warm["loaded"] = list(warm["loaded"])
+    warm["failed"] = dict(warm["failed"])
+    return {"applied": dict(startup.APPLIED), "warm": warm}

@@ -170,6 +170,18 @@ def _validate_value(value: object, kind: "Kind", where: str) -> object:
         return value
     if tag == "ref":
         return check_ref(value, where)
+    if tag == "ints":
+        low, most = kind[1], kind[2]
+        assert isinstance(low, int) and isinstance(most, int)
+        if (
+            not isinstance(value, list | tuple)
+            or not 1 <= len(value) <= most
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        ):
+            raise ConfigError(f"{where}: expected a list of 1 to {most} integers, got {value!r}")
+        if any(v < low for v in value):
+            raise ConfigError(f"{where}: every value must be >= {low}, got {value!r}")
+        return tuple(value)
     if tag == "mb_or_percent":
         return check_mb_or_percent(value, where)
     if tag == "names":
@@ -262,6 +274,13 @@ def _parse_env_value(name: str, raw: str, kind: "Kind") -> object:
     tag = kind[0]
     if tag in ("modules", "names"):
         return [item.strip() for item in raw.split(",") if item.strip()]
+    if tag == "ints":
+        try:
+            return [int(item) for item in raw.split(",")]
+        except ValueError:
+            raise ConfigError(
+                f"environment variable {name}={raw!r}: expected integers separated by commas"
+            ) from None
     if tag == "mb_or_percent":
         text = raw.strip()
         if text.endswith("%"):

@@ -59,6 +59,9 @@ LAYERS: dict[str, Layer] = {
     "memory": _layer(third_party=("psutil", "cachetools"), optional=ANY),  # the memory extra
     # psutil: stop() and status() read workers from outside; ray: backend = "ray" only
     "isolate": _layer(folders=("memory",), optional=("psutil", "ray")),
+    # server and native-library integrations: gunicorn hooks (gunicorn itself is never
+    # imported: the hooks receive its objects), threadpoolctl (the `threads` extra) where used
+    "integrations": _layer(optional=("threadpoolctl",)),
     "demo": _layer(folders=("memory",), third_party=("psutil",), optional=("rich",)),
     "cli": _layer(
         folders=("profiler", "check", "scan", "hooks", "memory", "isolate", "demo"),

@@ -34,7 +34,8 @@ def test_builtin_chains_by_level() -> None:
 
 
 def test_registered_actions_join_in_order(registry: object) -> None:
-    memory.add_action("evict", lambda c: None, level="emergency", order=memory.ORDER_EVICT)
+    # "evict" is registered by lazymed/memory/_evict.py when lazymed.memory is imported.
+    assert [a.order for a in memory.registered() if a.name == "evict"] == [memory.ORDER_EVICT]
     memory.add_action("mine", lambda c: None)
     memory.add_action("stop_isolated", lambda c: None, order=memory.ORDER_STOP_ISOLATED)
     memory.add_action("early", lambda c: None, level="warning", order=1)
