@@ -126,7 +126,7 @@ class WebState:
             )
             for report in data.get("actions") or ():
                 self._count(report)
-        if "prometheus_client" in sys.modules:  # multiprocess: this worker's gauges
+        if _multiprocess():  # this worker's gauges in prometheus-client's files
             from ._metrics import update_multiprocess
 
             update_multiprocess(self, data)
@@ -175,6 +175,12 @@ class WebState:
     def history_points(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(self.history)
+
+
+def _multiprocess() -> bool:
+    return bool(
+        os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
+    )
 
 
 def _services() -> list[dict[str, Any]] | None:

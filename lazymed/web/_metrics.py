@@ -204,6 +204,8 @@ class _Multiprocess:
             for name, kind, doc, samples in families:
                 labels = sorted({k for lab, _ in samples for k in lab})
                 metric = self.metrics.get(name)
+                if metric is None and not samples:
+                    continue  # label names come from the first samples (an empty family: none)
                 if metric is None:
                     if kind == "counter":
                         metric = _pc.Counter(name, doc, labels, registry=None)
