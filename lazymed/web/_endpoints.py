@@ -178,9 +178,9 @@ class WebState:
 
 
 def _multiprocess() -> bool:
-    return bool(
-        os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
-    )
+    # prometheus-client's multiprocess mode (it also reads the older lower-case name)
+    names = ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")  # noqa: SIM112
+    return any(os.environ.get(n) for n in names)
 
 
 def _services() -> list[dict[str, Any]] | None:

@@ -75,7 +75,7 @@ def test_promtool_test_rules(promtool: str, tmp_path: Path) -> None:
          '        annotations:\n          summary: "RSS'),
         ("severity: critical", "severity: page"),
         ("lazymed_vms_bytes >= 524288000", "lazymed_vms_bytes >= 1048576000"),
-        ("lazymed_leak_suspected == 1\n        for: 15m", "lazymed_leak_suspected == 1\n        for: 5m"),
+        ("== 1\n        for: 15m", "== 1\n        for: 5m"),
         ("[15m]) >= 2", "[15m]) >= 1"),
     ],
 )  # fmt: skip

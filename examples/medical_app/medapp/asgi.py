@@ -14,7 +14,6 @@ from medapp.boot import boot
 boot()
 
 from lazymed.web.asgi import LazyMedASGIMiddleware  # noqa: E402
-
 from medapp import vitals  # noqa: E402
 
 Message = MutableMapping[str, Any]

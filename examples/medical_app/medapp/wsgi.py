@@ -7,7 +7,6 @@ from medapp.boot import boot
 boot()
 
 from lazymed.web.flask import LazyMed  # noqa: E402  (after boot(), as serve.py)
-
 from medapp.app import create_app  # noqa: E402
 
 app = create_app()
