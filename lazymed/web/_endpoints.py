@@ -179,7 +179,7 @@ class WebState:
 
 def _multiprocess() -> bool:
     # prometheus-client's multiprocess mode (it also reads the older lower-case name)
-    names = ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")  # noqa: SIM112
+    names = ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")
     return any(os.environ.get(n) for n in names)
 
 
