@@ -99,7 +99,7 @@ def _chart(history: list[dict[str, Any]], width: int = 720, height: int = 220) -
             f"{mem_max * i / 4:.0f} MB</text>"
         )
         parts.append(
-            f'<text x="{left + w + 5}" y="{y + 4:.0f}" font-size="10">{thr_max * i / 4:.0f}</text>'
+            f'<text x="{left + w + 5}" y="{y + 4:.0f}" font-size="10">{thr_max * i / 4:.3g}</text>'
         )
     parts.append(line("rss_bytes", mem_max, "#1565c0", MB))
     parts.append(line("vms_bytes", mem_max, "#8e24aa", MB))
