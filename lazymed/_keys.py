@@ -18,7 +18,7 @@ RESERVED_ENV = {
     "LAZYMED_DISABLE": "1/true/yes/on: install() does nothing, every import stays eager",
     "LAZYMED_PROFILE": "name of the profile to activate",
     "LAZYMED_CACHE_DIR": "where parsed configs are cached (empty: no cache)",
-    "LAZYMED_WEB_TOKEN": "bearer token of the /memory endpoints (the default [tool.lazymed.web] token_env)",
+    "LAZYMED_WEB_TOKEN": "bearer token of the /memory endpoints ([tool.lazymed.web] token_env)",
 }
 
 # A kind is a tuple whose first item names it; _validate.py interprets them:
