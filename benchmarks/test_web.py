@@ -13,7 +13,8 @@ thread (bounded load, no open-loop flood), a new connection per request (sync wo
   slope of RSS against requests (least squares, after the first 20 % as warm-up: the history
   ring and the allocator fill), per 1k requests with its 95 % confidence interval (t
   distribution on the slope's standard error). Target: the interval contains 0, i.e.
-  indistinguishable from no growth. This is the memory plan's "no leak in 24 h" criterion scaled down to one run.
+  indistinguishable from no growth. This is the memory plan's "no leak in 24 h" criterion scaled
+  down to one run.
 """
 
 from __future__ import annotations
