@@ -73,6 +73,16 @@ class Config:
         """``"eager"`` or ``"deferred"``."""
         return str(self.table["from_import"])
 
+    @property
+    def backend(self) -> str:
+        """``"finder"`` (the default), ``"native"`` (PEP 810, Python 3.15+) or ``"auto"``."""
+        return str(self.table["backend"])
+
+    @property
+    def deep(self) -> tuple[str, ...]:
+        """Registered lazy packages whose own imports are lazy too (native backend only)."""
+        return self._modules("deep")
+
     def describe(self, key: str) -> str:
         """Where ``key`` of the effective table came from, for error messages."""
         return self.sources.get(key, "default")

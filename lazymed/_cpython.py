@@ -271,6 +271,23 @@ def from_import_frame(frame: "FrameType") -> "FrameType | None":
     return frame if _at(frame, _IMPORT_FROM) else None
 
 
+# PEP 810 (3.15+): IMPORT_NAME's oparg bit that marks an explicit `lazy import` / `lazy from`;
+# compared with what the compiler emits by tests/core/test_pep810.py.
+LAZY_IMPORT_FLAG = {(3, 15): 1}.get(VERSION, 0)
+
+
+def explicit_lazy_import(frame: "FrameType") -> bool:
+    """Whether ``frame`` is running an import statement written with PEP 810's ``lazy``
+    keyword (the IMPORT_NAME instruction PEP 810's filter is called from carries the flag)."""
+    code = frame.f_code.co_code
+    lasti = frame.f_lasti
+    return (
+        0 <= lasti < len(code) - 1
+        and code[lasti] == _IMPORT_NAME
+        and bool(code[lasti + 1] & LAZY_IMPORT_FLAG)
+    )
+
+
 def module_level(frame: "FrameType") -> bool:
     """Whether ``frame`` runs module-level code (its locals are its globals)."""
     return frame.f_locals is frame.f_globals

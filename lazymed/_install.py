@@ -14,6 +14,10 @@ from ._finder import LazyFinder
 from ._pyproject import config_error
 from ._registry import LOADED, REGISTRY
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+
 _FINDER = LazyFinder()
 
 
@@ -36,6 +40,8 @@ def install(
     critical: list[str] | tuple[str, ...] | None = None,
     from_import: str | None = None,
     disabled_modules: list[str] | tuple[str, ...] | None = None,
+    backend: str | None = None,
+    deep: list[str] | tuple[str, ...] | None = None,
 ) -> None:
     """Read the configuration and put lazymed's finder first on ``sys.meta_path``.
 
@@ -43,6 +49,9 @@ def install(
     a ``[tool.lazymed]`` table, walking up from the ``__main__`` script's directory, then from the
     working directory. Layers, lowest first: file < profile (``profile`` or
     ``$LAZYMED_PROFILE``) < ``LAZYMED_*`` environment variables < these keywords.
+
+    ``backend`` ``"finder"`` (default), ``"native"`` (PEP 810, Python 3.15+; ``deep`` names
+    registered lazy packages whose own imports are lazy too) or ``"auto"``: docs/pep810.md.
 
     Critical modules are imported here, in order. Idempotent for the same configuration.
     ``LAZYMED_DISABLE=1`` makes this a logged no-op (every import stays eager). So does an
@@ -68,6 +77,8 @@ def install(
             "critical": critical,
             "from_import": from_import,
             "disabled_modules": disabled_modules,
+            "backend": backend,
+            "deep": deep,
         },
     )
     if REGISTRY.installed:
@@ -130,6 +141,80 @@ def _reinstall_message(current: "Config | None", new: Config) -> str:
     )
 
 
+# The single feature test for PEP 810 (CPython 3.15+); lazymed._native is imported only then.
+_PEP810 = hasattr(sys, "set_lazy_imports_filter")
+# The lazymed._native module install() set PEP 810's filter with, for uninstall(): not looked up
+# in sys.modules, whose entry may have been replaced or removed since.
+_PEP810_BACKEND: list["ModuleType"] = []
+
+
+def _backend(cfg: Config) -> str:
+    """``"native"`` or ``"finder"`` for ``cfg``. Raises ConfigError naming the key for a backend
+    or ``deep`` this interpreter cannot give."""
+    backend = cfg.backend
+    if backend == "native" and not _PEP810:
+        raise config_error(
+            f"backend = 'native' (from {cfg.describe('backend')}) needs Python 3.15 or newer "
+            f"(PEP 810 lazy imports); this is Python {sys.version.split()[0]}. Use 'finder' "
+            "(the default), or 'auto' to take 'native' where it is available."
+        )
+    if backend == "auto":
+        # Native where PEP 810 is there and asked for: deep laziness, or a program that already
+        # runs with -X lazy_imports=all (PEP 810's semantics are then in force anyway).
+        asked = bool(cfg.deep) or getattr(sys, "get_lazy_imports", str)() == "all"
+        backend = "native" if _PEP810 and asked else "finder"
+    for name in cfg.deep:
+        if REGISTRY.role_of(name) != "lazy":
+            raise config_error(
+                f"deep = [{name!r}] (from {cfg.describe('deep')}): {name!r} is not registered "
+                "lazy (nor inside a package that is); deep laziness applies to packages "
+                "listed in `lazy`. Add it to `lazy`."
+            )
+    if cfg.deep and backend != "native":
+        if cfg.backend == "finder":
+            raise config_error(
+                f"deep (from {cfg.describe('deep')}) needs backend = 'native' (Python 3.15+, "
+                "PEP 810); the finder keeps a lazy package's own imports eager. Set "
+                "backend = 'native' or 'auto', or remove deep."
+            )
+        import warnings  # only when there is something to say
+
+        from ._errors import LazymedWarning
+
+        warnings.warn(
+            f"deep (from {cfg.describe('deep')}) is ignored: backend = 'auto' fell back to the "
+            f"finder on Python {sys.version.split()[0]} (deep laziness needs PEP 810, 3.15+)",
+            LazymedWarning,
+            stacklevel=4,
+        )
+    return backend
+
+
+# The PEP 810 filter that was set before install() (finder backend, 3.15+), for uninstall().
+_PEP810_PREV: list[object] = []
+
+
+def _record_pep810_sites() -> None:
+    """Finder backend on 3.15+: Python's lazy binding reaches the finder only at first use, so
+    a filter that changes no decision notes the deferred statement of registered names."""
+    if not _PEP810_PREV:
+        _PEP810_PREV.append(sys.get_lazy_imports_filter())  # type: ignore[attr-defined]
+        sys.set_lazy_imports_filter(_pep810_recorder)  # type: ignore[attr-defined]
+
+
+def _pep810_recorder(importer: str, name: str, fromlist: "tuple[str, ...] | None") -> bool:
+    """PEP 810 filter of the finder backend: answers as the filter set before ``install()``
+    (True without one); for a registered lazy name it defers, notes the statement for
+    ``status()`` (lazymed._native, imported at the first such deferral)."""
+    prev = _PEP810_PREV[0] if _PEP810_PREV else None
+    lazy = True if prev is None else bool(prev(importer, name, fromlist))  # type: ignore[operator]
+    if lazy and REGISTRY.role_of(name) == "lazy":
+        from ._native import note
+
+        note(name, _cpython.getframe(1))
+    return lazy
+
+
 def _activate(cfg: Config) -> None:
     REGISTRY.configure(cfg)
     REGISTRY.installed = True
@@ -142,6 +227,14 @@ def _activate(cfg: Config) -> None:
 
             assert isinstance(startup, dict)
             apply(startup)
+        backend = _backend(cfg)
+        if _PEP810 and backend == "finder":
+            _record_pep810_sites()
+        elif backend == "native":
+            from . import _native
+
+            _PEP810_BACKEND[:] = [_native]  # the undo uses this very module (see uninstall)
+            _native.install_native(cfg.deep, cfg.from_import == "deferred")
         _check_and_import(cfg)
         if startup:
             from ._startup import after_critical
@@ -237,6 +330,12 @@ def uninstall() -> None:
     """
     while _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
+    while _PEP810_BACKEND:
+        _PEP810_BACKEND.pop().uninstall()
+    if _PEP810 and _PEP810_PREV:
+        if sys.get_lazy_imports_filter() is _pep810_recorder:  # type: ignore[attr-defined]
+            sys.set_lazy_imports_filter(_PEP810_PREV[0])  # type: ignore[attr-defined]
+        _PEP810_PREV.clear()
     REGISTRY.installed = False
     # importlib's _lock_unlock_module route goes too, once no lazy module is pending (else the
     # last one to load removes it). lazymed._load exists only after a first lazy import.

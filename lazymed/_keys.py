@@ -152,6 +152,10 @@ SCHEMA: "Schema" = {
     "critical": MODULES,
     "from_import": ("choice", ("eager", "deferred")),
     "disabled_modules": MODULES,
+    # Python 3.15+ (PEP 810): "native" defers with sys.set_lazy_imports; "auto" picks it where
+    # available and asked for (deep set, or -X lazy_imports=all); see docs/pep810.md.
+    "backend": ("choice", ("finder", "native", "auto")),
+    "deep": MODULES,
     "isolate": ("named", ISOLATE, ("factory",)),
     "memory": ("table", MEMORY),
     "startup": ("table", STARTUP),
@@ -162,6 +166,8 @@ DEFAULTS: dict[str, object] = {
     "critical": (),
     "from_import": "eager",
     "disabled_modules": (),
+    "backend": "finder",
+    "deep": (),
     "isolate": {},
     "memory": MEMORY_DEFAULTS,
     "web": WEB_DEFAULTS,

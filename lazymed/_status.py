@@ -45,7 +45,8 @@ class ModuleStatus:
 class Status:
     """Everything ``status()`` reports: whether lazymed is installed, the config file and active
     profile it read (``None``: none), one :class:`ModuleStatus` per registered module, in
-    registration order, and the effective configuration tools need (the profiler, ``check``):
+    registration order, the effective configuration tools need (the profiler, ``check``), the
+    backend, and what PEP 810 holds lazy beside lazymed's own (Python 3.15+):
 
     ``lazy``, ``critical``, ``disabled_modules``: the configured dotted names, as configured
     (each covers its submodules), after every layer (file, profile, ``LAZYMED_*``, keywords).
@@ -55,7 +56,11 @@ class Status:
     ``"environment LAZYMED_LAZY"``, ``"install() keyword"`` or ``"default"``. Empty when lazymed
     was never installed. ``startup``: what ``[tool.lazymed.startup]`` did — ``{"applied": {key:
     what it did, or "not available: ..."}, "warm": {"state", "loaded", "failed", "seconds"}}``
-    (empty when the table is absent).
+    (empty when the table is absent). ``backend``: ``"finder"`` or ``"native"`` (PEP 810, Python
+    3.15+); ``None`` when not installed. ``pep810_lazy``: ``(name, role)`` for each name PEP 810
+    holds lazy (``sys.lazy_modules``): role ``"lazy"``/``"disabled"``/``"critical"`` for names
+    lazymed manages, ``"program"`` for the program's (and the standard library's) own lazy
+    imports; empty before 3.15.
     """
 
     installed: bool
@@ -69,6 +74,8 @@ class Status:
     profiles: tuple[str, ...] = ()
     sources: dict[str, str] = dataclasses.field(default_factory=dict)
     startup: "dict[str, object]" = dataclasses.field(default_factory=dict)
+    backend: str | None = None
+    pep810_lazy: "tuple[tuple[str, str], ...]" = ()
 
     def module(self, name: str) -> "ModuleStatus":
         """The record of ``name``. Raises KeyError naming it if it is not registered."""
@@ -93,6 +100,18 @@ def _leaf_keys(table: "dict[str, object]", prefix: str = "") -> "list[str]":
     return keys
 
 
+def _pep810_lazy() -> "tuple[tuple[str, str], ...]":
+    """``(name, role)`` for each name in ``sys.lazy_modules`` (Python 3.15+), sorted."""
+    names = getattr(sys, "lazy_modules", None)
+    out = []
+    for name in sorted(names or ()):
+        role = REGISTRY.role_of(name)
+        if role is None and any(name == c or name.startswith(c + ".") for c in REGISTRY.critical):
+            role = "critical"
+        out.append((name, role if role in ("lazy", "disabled", "critical") else "program"))
+    return tuple(out)
+
+
 def status() -> "Status":
     """A snapshot of what lazymed manages. See :class:`Status`."""
     with REGISTRY.lock:
@@ -115,12 +134,26 @@ def status() -> "Status":
             for r in records
         )
     config = REGISTRY.config
+    native = sys.modules.get(f"{__package__}._native")
+    pep810_lazy = _pep810_lazy()
     if config is None:
-        return Status(is_installed(), None, None, None, modules, startup=_startup_status())
+        return Status(
+            is_installed(),
+            None,
+            None,
+            None,
+            modules,
+            startup=_startup_status(),
+            pep810_lazy=pep810_lazy,
+        )
+    installed = is_installed()
+    backend = None
+    if installed:
+        backend = "native" if native is not None and native.active() == "native" else "finder"
     sources = dict.fromkeys(_leaf_keys(DEFAULTS), "default")
     sources.update(config.sources)
     return Status(
-        installed=is_installed(),
+        installed=installed,
         config_path=config.path,
         profile=config.profile,
         from_import=config.from_import,
@@ -131,6 +164,8 @@ def status() -> "Status":
         profiles=config.profiles,
         sources=sources,
         startup=_startup_status(),
+        backend=backend,
+        pep810_lazy=pep810_lazy,
     )
 
 

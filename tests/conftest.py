@@ -22,7 +22,6 @@ import pytest
 
 import lazymed
 from lazymed import _cpython, _registry
-from lazymed._finder import LazyFinder
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,11 +38,13 @@ def import_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
     path = list(sys.path)
     path_hooks = list(sys.path_hooks)
     importer_cache = dict(sys.path_importer_cache)
+    pep810 = _pep810_state()
     try:
         yield
     finally:
         lazymed.uninstall()
-        leaked = [f for f in sys.meta_path if isinstance(f, LazyFinder)]
+        leaked = [f for f in sys.meta_path if getattr(f, "_lazymed_finder", False)]
+        pep810_left = _pep810_state()
         for name in set(sys.modules) - modules:
             if name != "lazymed" and not name.startswith("lazymed."):
                 # lazymed's own modules stay: a second copy of _load would not know the
@@ -60,6 +61,14 @@ def import_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
         _registry.REGISTRY.reset()
     assert not leaked, f"lazymed.uninstall() left finders on sys.meta_path: {leaked}"
     assert not patched, "lazymed left importlib._bootstrap._lock_unlock_module patched"
+    assert pep810_left == pep810, f"lazymed.uninstall() left PEP 810 state: {pep810_left}"
+
+
+def _pep810_state() -> tuple[object, object]:
+    """PEP 810's process-wide lazy-imports mode and filter (Python 3.15+), else (None, None)."""
+    if not hasattr(sys, "get_lazy_imports"):
+        return None, None
+    return sys.get_lazy_imports(), sys.get_lazy_imports_filter()
 
 
 class Packages:

@@ -30,6 +30,11 @@ MODES: dict[str, Mode] = {
         {"MEDICAL_APP_LAZY": "1"},
         profiled=True,
     ),
+    "deep": Mode(
+        "deep",
+        "lazymed's native backend with deep laziness (profile 'deep'; Python 3.15+, PEP 810)",
+        {"MEDICAL_APP_LAZY": "1", "MEDICAL_APP_PROFILE": "deep"},
+    ),
     "isolated": Mode(
         "isolated",
         "lazymed, with the RAG index in a warm lazymed.isolate worker (profile 'isolated')",
@@ -38,6 +43,7 @@ MODES: dict[str, Mode] = {
 }
 
 #: The modes ``lazymed demo`` runs by default, in this order (eager first: the baseline).
+#: ``deep`` (Python 3.15+) is run on request: ``--modes eager,lazy,deep``.
 DEFAULT_MODES = ("eager", "lazy", "isolated")
 
 
@@ -50,6 +56,9 @@ def mode_env(name: str, profile: str | None) -> dict[str, str]:
         known = ", ".join(MODES)
         raise ValueError(f"unknown demo mode {name!r} (known: {known})") from None
     env = dict(mode.env)
-    env["MEDICAL_APP_PROFILE"] = (profile or "") if mode.profiled else ""
+    if mode.profiled:
+        env["MEDICAL_APP_PROFILE"] = profile or ""
+    else:  # a mode may be a fixed profile (deep)
+        env.setdefault("MEDICAL_APP_PROFILE", "")
     env["MEDICAL_APP_INTROSPECT"] = "1"
     return env

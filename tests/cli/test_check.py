@@ -411,6 +411,8 @@ def test_effective_configuration_with_sources(tmp_path: Path, site: Path) -> Non
             "source": f"{path} [tool.lazymed.profiles.dev]",
             "source_kind": "profile",
         },
+        {"key": "backend", "value": "finder", "source": "default", "source_kind": "default"},
+        {"key": "deep", "value": [], "source": "default", "source_kind": "default"},
     ]
     roles = modules(doc)["heavylib"]["roles"]
     assert [(r["role"], r["profile"], r["in_effect"]) for r in roles] == [

@@ -383,7 +383,7 @@ def test_lazymed_disable_in_a_subprocess(tmp_path: Path) -> None:
 BAD_CONFIGS = [
     pytest.param(
         '[tool.lazymed]\nlazzy = ["a"]\n',
-        ["unknown key 'lazzy'", "Did you mean 'lazy'?", "critical, disabled_modules"],
+        ["unknown key 'lazzy'", "Did you mean 'lazy'?", "critical, deep, disabled_modules"],
         id="typo-lazy",
     ),
     pytest.param(
@@ -403,7 +403,10 @@ BAD_CONFIGS = [
     ),
     pytest.param(
         "[tool.lazymed]\nunrelated_zzz = 1\n",
-        ["'unrelated_zzz'", "Valid keys: critical, disabled_modules, from_import, isolate, lazy"],
+        [
+            "'unrelated_zzz'",
+            "Valid keys: backend, critical, deep, disabled_modules, from_import, isolate, lazy",
+        ],
         id="unknown",
     ),
     pytest.param(

@@ -37,7 +37,10 @@ def test_registered_actions_join_in_order(registry: object) -> None:
     # "evict" is registered by lazymed/memory/_evict.py when lazymed.memory is imported.
     assert [a.order for a in memory.registered() if a.name == "evict"] == [memory.ORDER_EVICT]
     memory.add_action("mine", lambda c: None)
-    memory.add_action("stop_isolated", lambda c: None, order=memory.ORDER_STOP_ISOLATED)
+    # A stand-in for lazymed.isolate's action (replace: isolate may have registered it).
+    memory.add_action(
+        "stop_isolated", lambda c: None, order=memory.ORDER_STOP_ISOLATED, replace=True
+    )
     memory.add_action("early", lambda c: None, level="warning", order=1)
     assert names("warning") == ["early", "gc"]
     assert names("critical") == ["early", "gc", "clear_caches", "malloc_trim"]

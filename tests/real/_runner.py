@@ -337,6 +337,9 @@ def effects(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, An
 #: opcode numbers, and ast for reading a package's ``__init__``; see README "Semantics").
 LAZYMED_HELPER_MODULES = frozenset(
     {"opcode", "_opcode", "ast", "_ast"}
+    # ast.unparse (naming what made a parent run early) lives in _ast_unparse on 3.14+; the static
+    # reading's module starts with `from __future__ import annotations`, which imports __future__
+    | {"_ast_unparse", "__future__"}
     # what `import ast` itself brings on Python 3.11 (standard library)
     | {"_collections", "_functools", "_operator", "collections", "contextlib", "enum"}
     | {"functools", "itertools", "keyword", "operator", "reprlib", "types"}

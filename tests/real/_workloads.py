@@ -295,6 +295,8 @@ def snippet(workloads: Sequence[Workload]) -> str:
         "def _bound(name):",
         "    head, *rest = name.split('.')",
         "    obj = globals()[head]",
+        "    if type(obj).__name__ == 'lazy_import':  # PEP 810: a global no code has read yet",
+        "        obj = obj.resolve()",
         "    for part in rest:",
         "        obj = getattr(obj, part)",
         "    return obj",
