@@ -3,6 +3,7 @@ uvicorn for the ASGI variant), wait until it answers, stop it afterwards."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -12,8 +13,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_DIR = ROOT / "examples" / "medical_app"
@@ -40,6 +39,20 @@ def server_env(token: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def _healthy(url: str) -> bool:
+    # http.client, not httpx: the suite's import-state fixture may leave httpx and a re-imported
+    # httpcore whose exception classes httpx no longer maps
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=2)
+    try:
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
 @contextmanager
 def running(
     argv: list[str], env: dict[str, str], url: str, log: Path
@@ -55,11 +68,8 @@ def running(
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited {proc.returncode}: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
+            if _healthy(url):
+                break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"server not ready after 120 s: {log.read_text()[-2000:]}")
             time.sleep(0.2)

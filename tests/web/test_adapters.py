@@ -4,6 +4,7 @@ exercised by test_endpoints.py); no adapter imports another's framework."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import subprocess
 import sys
@@ -16,8 +17,26 @@ from lazymed.web.asgi import LazyMedASGIMiddleware
 from lazymed.web.flask import LazyMed
 
 from .conftest import TOKEN
+from .test_endpoints import call
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+WSGI_AUTH = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}
+
+
+def get(app: Flask, path: str, method: str = "GET", **extra: str) -> tuple[int, bytes]:
+    # The Flask app called as WSGI directly (flask.testing reads werkzeug's distribution
+    # metadata, which some other tests of the suite leave unfindable).
+    wsgi = {
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": io.StringIO(),
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1",
+    }
+    status, _, body = call(app, path, method, **wsgi, **extra)  # type: ignore[arg-type]
+    return status, body
 
 
 def make_app() -> Flask:
@@ -40,30 +59,30 @@ def test_flask_factory_pattern_state_in_extensions() -> None:
     assert one.extensions["lazymed"].settings.prefix == "/memory"
     assert two.extensions["lazymed"].settings.prefix == "/ops/memory"
     assert "lazymed" in one.blueprints
-    assert one.test_client().get("/memory/stats", headers=AUTH).status_code == 200
-    assert two.test_client().get("/ops/memory/stats", headers=AUTH).status_code == 200
-    assert two.test_client().get("/memory/stats", headers=AUTH).status_code == 404
-    assert one.test_client().get("/").data == b"app"
+    assert get(one, "/memory/stats", **WSGI_AUTH)[0] == 200
+    assert get(two, "/ops/memory/stats", **WSGI_AUTH)[0] == 200
+    assert get(two, "/memory/stats", **WSGI_AUTH)[0] == 404
+    assert get(one, "/") == (200, b"app")
 
 
 def test_flask_disabled_registers_nothing() -> None:
     app = make_app()
     LazyMed(app)
     assert "lazymed" not in app.blueprints
-    assert app.test_client().get("/memory/stats", headers=AUTH).status_code == 404
+    assert get(app, "/memory/stats", **WSGI_AUTH)[0] == 404
 
 
 def test_flask_rules_through_the_blueprint() -> None:
     app = make_app()
     LazyMed(app, enabled=True, sample_interval_s=0)
-    c = app.test_client()
-    assert c.get("/memory/stats").status_code == 401
-    assert c.post("/memory/stats", headers=AUTH).status_code == 405
-    assert c.options("/memory/stats", headers=AUTH).status_code == 405
-    assert c.get("/memory/other/thing", headers=AUTH).status_code == 404
-    assert c.post("/memory/optimize", headers=AUTH, data=b"x" * 70000).status_code == 413
-    r = c.get("/memory/report", headers={**AUTH, "Accept": "application/json"})
-    assert r.status_code == 200 and set(r.get_json()) == {"snapshot", "history", "targets"}
+    assert get(app, "/memory/stats")[0] == 401
+    assert get(app, "/memory/stats", "POST", **WSGI_AUTH)[0] == 405
+    assert get(app, "/memory/stats", "OPTIONS", **WSGI_AUTH)[0] == 405
+    assert get(app, "/memory/other/thing", **WSGI_AUTH)[0] == 404
+    big = {"CONTENT_LENGTH": "70000", **WSGI_AUTH}
+    assert get(app, "/memory/optimize", "POST", **big)[0] == 413
+    status, body = get(app, "/memory/report", HTTP_ACCEPT="application/json", **WSGI_AUTH)
+    assert status == 200 and set(json.loads(body)) == {"snapshot", "history", "targets"}
 
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -78,9 +97,14 @@ def _asgi(
     client: tuple[str, int] = ("127.0.0.1", 5000),
 ) -> Reply:
     scope = {
-        "type": "http", "method": method, "path": path, "root_path": "", "query_string": query,
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()], "client": client,
-    }  # fmt: skip
+        "type": "http",
+        "method": method,
+        "path": path,
+        "root_path": "",
+        "query_string": query,
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": client,
+    }
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -91,8 +115,11 @@ def _asgi(
 
     asyncio.run(mw(scope, receive, send))
     start = sent[0]
-    return (start["status"], {k.decode(): v.decode() for k, v in start["headers"]},
-            b"".join(m.get("body", b"") for m in sent[1:]))  # fmt: skip
+    return (
+        start["status"],
+        {k.decode(): v.decode() for k, v in start["headers"]},
+        b"".join(m.get("body", b"") for m in sent[1:]),
+    )
 
 
 async def inner(scope: Any, receive: Any, send: Any) -> None:
@@ -127,11 +154,13 @@ def test_asgi_passes_lifespan_and_websockets_through() -> None:
 
 @pytest.mark.parametrize(
     ("module", "forbidden"),
-    [("lazymed.web.wsgi", ("flask", "prometheus_client", "werkzeug")),
-     ("lazymed.web.asgi", ("flask", "prometheus_client", "starlette")),
-     ("lazymed.web", ("flask", "prometheus_client", "lazymed.memory")),
-     ("lazymed.web.flask", ("prometheus_client", "starlette"))],
-)  # fmt: skip
+    [
+        ("lazymed.web.wsgi", ("flask", "prometheus_client", "werkzeug")),
+        ("lazymed.web.asgi", ("flask", "prometheus_client", "starlette")),
+        ("lazymed.web", ("flask", "prometheus_client", "lazymed.memory")),
+        ("lazymed.web.flask", ("prometheus_client", "starlette")),
+    ],
+)
 def test_no_adapter_imports_another_framework(module: str, forbidden: tuple[str, ...]) -> None:
     code = f"import sys, {module}; print([m for m in {forbidden!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
