@@ -160,6 +160,7 @@ def load_config(
     overrides: "Mapping[str, object] | None" = None,
     start_dir: str | None = None,
     environ: "Mapping[str, str] | None" = None,
+    profile_from: str = "install(profile=...)",
 ) -> "Config":
     """Read, validate and layer the configuration.
 
@@ -203,7 +204,7 @@ def load_config(
     if active is not None:
         if active not in profiles:
             defined = ", ".join(sorted(profiles)) or "none"
-            via = "install(profile=...)" if profile is not None else "LAZYMED_PROFILE"
+            via = profile_from if profile is not None else "LAZYMED_PROFILE"
             raise config_error(
                 f"unknown profile {active!r} (from {via}); profiles defined in {label}: {defined}"
             )

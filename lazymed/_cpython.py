@@ -167,6 +167,30 @@ def import_asking(name: str, frame: "FrameType | None") -> "FrameType | None":
     return None
 
 
+# Frames an import statement's lookup passes through before the finder: importlib's frozen
+# bootstrap, importlib.import_module(), and lazymed's own (the profiler wraps _find_and_load).
+_IMPORTLIB_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
+_OWN_DIR = __file__[: -len("_cpython.py")]
+
+
+def importing_frame(frame: "FrameType | None") -> "FrameType | None":
+    """The frame of the import statement (or ``importlib.import_module`` call) that led to
+    ``frame``: the first one outside importlib and lazymed, walking out."""
+    importlib = sys.modules.get("importlib")
+    import_module_code = getattr(getattr(importlib, "import_module", None), "__code__", None)
+    while frame is not None:
+        code = frame.f_code
+        filename = code.co_filename
+        if (
+            filename not in _IMPORTLIB_FILES
+            and code is not import_module_code
+            and not filename.startswith(_OWN_DIR)
+        ):
+            return frame
+        frame = frame.f_back
+    return None
+
+
 def builds_module(loader: object) -> bool:
     """Whether ``loader.create_module`` runs the module's own initialisation (C extensions,
     builtins, frozen modules), so that its pending parent packages must run first. Any other

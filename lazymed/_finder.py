@@ -22,6 +22,8 @@ from ._cpython import (
     find_spec_code,
     getframe,
     import_asking,
+    importing_frame,
+    in_try_block,
 )
 from ._registry import REGISTRY
 
@@ -133,7 +135,6 @@ def _spec_for_lazy(
     if not hasattr(spec.loader, "create_module"):
         return spec  # importlib's own ImportError: "loaders that define exec_module() must ..."
     # Off the install path: the first lazy import loads them (with _module, the class).
-    from ._guarded import guard, importing_frame
     from ._load import loading_stack
     from ._loaders import LazyLoader
 
@@ -146,10 +147,13 @@ def _spec_for_lazy(
         # `try: import X / except ImportError:` needs the failure now, as eager import gives
         # it (PEP 810 refuses `lazy import` inside try for this reason).
         importer = importing_frame(caller)
-        guarded_at = None if importer is None else guard(importer)
+        if importer is not None and in_try_block(importer):  # else nothing more to read
+            from ._guarded import guard  # only for imports a handler covers (it reads ast)
+
+            guarded_at = guard(importer)
         defer = guarded_at is None
     loader = LazyLoader(spec.loader, defer, record=record)
     if guarded_at is not None:
-        loader.reason = f"the import statement (a handler of ImportError at {guarded_at})"
+        loader.reason = f"guarded by a handler of ImportError (try statement at {guarded_at})"
     spec.loader = loader  # type: ignore[assignment]  # duck-typed Loader
     return spec

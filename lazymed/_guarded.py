@@ -26,42 +26,16 @@ source cannot be read (no file, a frozen or zip-only module), any covering handl
 Core layer: standard library only; ``ast`` and ``linecache`` load only in step 2.
 """
 
-import sys
-
 from ._cpython import in_try_block, instruction_position
-from ._probe import PACKAGE_DIR
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ast
-    from types import CodeType, FrameType
-
-# importlib's own frames between an import statement and the finder: the frozen bootstrap, and
-# importlib.import_module() (a call through it counts as an import made by its caller).
-_IMPORTLIB_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
+    from types import FrameType
 
 # filename -> parsed tree, or None where there is no source; read once per file, as linecache
 # (which tracebacks use) would.
 _TREES: "dict[str, ast.Module | None]" = {}
-
-
-def importing_frame(frame: "FrameType | None") -> "FrameType | None":
-    """The first frame outside importlib's machinery and lazymed's own code (the profiler wraps
-    importlib's ``_find_and_load``), walking out from ``frame``."""
-    import_module_code = _import_module_code()
-    while frame is not None and (
-        frame.f_code.co_filename in _IMPORTLIB_FILES
-        or frame.f_code is import_module_code
-        or frame.f_code.co_filename.startswith(PACKAGE_DIR)
-    ):
-        frame = frame.f_back
-    return frame
-
-
-def _import_module_code() -> "CodeType | None":
-    importlib = sys.modules.get("importlib")
-    func = getattr(importlib, "import_module", None)
-    return getattr(func, "__code__", None)
 
 
 def guard(frame: "FrameType") -> "str | None":
@@ -170,6 +144,14 @@ def _suppresses_import_error(expr: "ast.expr", frame: "FrameType") -> bool:
     import contextlib
 
     if not isinstance(expr, ast.Call):
+        # `with sup:` where `sup = contextlib.suppress(...)` was made earlier
+        manager = _resolve(expr, frame)
+        if isinstance(manager, contextlib.suppress):
+            caught = getattr(manager, "_exceptions", ())
+            return any(
+                isinstance(c, type) and (issubclass(c, ImportError) or issubclass(ImportError, c))
+                for c in caught
+            )
         return False
     if _resolve(expr.func, frame) is not contextlib.suppress:
         return False

@@ -69,6 +69,8 @@ def install(
     if _cpython.PROBLEM is not None:
         _fail_closed(_cpython.PROBLEM)
         return
+    if config is not None or profile is not None:
+        config = _checked_arguments(config, profile)
     cfg = load_config(
         config,
         profile=profile,
@@ -99,6 +101,27 @@ def install(
             stacklevel=2,
         )
     _activate(cfg)
+
+
+def _checked_arguments(config: object, profile: object) -> "str | None":
+    """``config`` as a path string; ConfigError naming the keyword for a value of the wrong
+    type (a path as ``str`` or ``os.PathLike``; a profile name as ``str``), or a NUL byte."""
+    if profile is not None and not isinstance(profile, str):
+        raise config_error(
+            f"install() keyword 'profile': expected a profile name (str), got "
+            f"{type(profile).__name__} {profile!r}"
+        )
+    if config is None:
+        return None
+    path = os.fspath(config) if isinstance(config, os.PathLike) else config
+    if not isinstance(path, str):
+        raise config_error(
+            f"install() keyword 'config': expected the path of a pyproject.toml (str or "
+            f"os.PathLike), got {type(config).__name__} {config!r}"
+        )
+    if "\0" in path:
+        raise config_error(f"install() keyword 'config': {path!r} contains a NUL byte")
+    return path
 
 
 _warned: list[str] = []  # the fail-closed warning, once per process

@@ -10,7 +10,7 @@ from ._cpython import builds_module, getframe, unlocked
 from ._load import Pending, load, load_parents, loading_stack, pending, register
 from ._module import LazyModule
 from ._probe import call_site, now, rss_bytes
-from ._registry import REGISTRY
+from ._registry import FAILED, REGISTRY
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -139,7 +139,8 @@ class LazyLoader:
         if record is not None and record.imported_at is None:
             record.imported_at = call_site(getframe(1))
         if record is not None and self.reason is not None:
-            record.first_used_at = self.reason
+            record.early_reason = self.reason
+            record.first_used_at = record.imported_at  # the import statement ran it
         stack = loading_stack()
         stack.append(module.__name__)  # a load inside a load: error chains name both
         # Measured only for a status() record: two /proc reads per module add up in a
@@ -147,6 +148,11 @@ class LazyLoader:
         rss0, t0 = (rss_bytes(), now()) if record is not None else (None, 0.0)
         try:
             self.real.exec_module(module)
+        except BaseException as exc:
+            if record is not None:
+                record.state = FAILED  # as status() says of any failed load
+                record.error = f"{type(exc).__name__}: {exc}"
+            raise
         finally:
             stack.pop()
         if record is None:

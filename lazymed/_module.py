@@ -28,7 +28,6 @@ from ._errors import LazymedWarning
 from ._load import Pending, load, pending
 from ._probe import call_site
 from ._registry import REGISTRY
-from ._tool_probes import PROBES, provably_absent
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -77,7 +76,7 @@ class LazyModule(ModuleType):
             # package's own imports of pending submodules run them through _lock_unlock_module.)
             return _module_getattribute(self, attr)
         caller = getframe(1)
-        if attr in PROBES and not attribute_syntax(caller) and _probe_absent(self, attr):
+        if attr in _PROBES and not attribute_syntax(caller) and _probe_absent(self, attr):
             # getattr()/hasattr() probes of tools (pytest collection, inspect.unwrap) that the
             # module's files prove it would fail: answered without running it (see _tool_probes).
             raise AttributeError(f"module {state.name!r} has no attribute {attr!r}")
@@ -137,6 +136,11 @@ class LazyModule(ModuleType):
 
 
 _NOT_A_SUBMODULE = object()
+# What tools probe on every object (pytest collection, inspect.unwrap); _tool_probes.PROBES
+# names the same set (a test checks), which loads only when one is read.
+_PROBES = frozenset(
+    {"_mock_name", "__wrapped__", "_pytestfixturefunction", "__test__", "__bases__"}
+)
 
 
 class _WhyNot(str):
@@ -161,6 +165,8 @@ def _ran_early(state: "Pending", statement: str, importer: "FrameType", reason: 
 
 
 def _probe_absent(module: "LazyModule", attr: str) -> bool:
+    from ._tool_probes import provably_absent  # only when a tool probes a pending module
+
     spec = _module_getattribute(module, "__spec__")
     origin = getattr(spec, "origin", None)
     locations = getattr(spec, "submodule_search_locations", None)

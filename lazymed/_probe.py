@@ -6,6 +6,7 @@ lazy load, or by ``install()`` only when critical modules are configured.
 """
 
 import os
+import sys
 import time
 
 TYPE_CHECKING = False
@@ -36,10 +37,17 @@ now = time.perf_counter
 
 
 def call_site(frame: "FrameType | None") -> str | None:
-    """``"file:line"`` of the first frame at or above ``frame`` outside importlib and lazymed."""
+    """``"file:line"`` of the first frame at or above ``frame`` outside importlib (its frozen
+    bootstrap and ``importlib.import_module``) and lazymed."""
+    importlib = sys.modules.get("importlib")
+    import_module_code = getattr(getattr(importlib, "import_module", None), "__code__", None)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith("<frozen importlib") and not filename.startswith(PACKAGE_DIR):
+        if (
+            not filename.startswith("<frozen importlib")
+            and not filename.startswith(PACKAGE_DIR)
+            and frame.f_code is not import_module_code
+        ):
             return f"{filename}:{frame.f_lineno}"
         frame = frame.f_back
     return None

@@ -38,8 +38,14 @@ M_ARENA_MAX = -8
 #: starting with ``"not available"`` says why a key had no effect.
 APPLIED: "dict[str, str]" = {}
 #: Warm-up state: ``{"state": "idle"|"scheduled"|"running"|"done", "loaded": [...],
-#: "failed": {name: "Type: message"}, "seconds": float|None}``.
-WARM: "dict[str, object]" = {"state": "idle", "loaded": [], "failed": {}, "seconds": None}
+#: "failed": {name: "Type: message"}, "skipped": {name: why}, "seconds": float|None}``.
+WARM: "dict[str, object]" = {
+    "state": "idle",
+    "loaded": [],
+    "failed": {},
+    "skipped": {},
+    "seconds": None,
+}
 _warm_names: "tuple[str, ...]" = ()
 _prefork_names: "tuple[str, ...]" = ()
 _prefork_done = False
@@ -165,8 +171,11 @@ def after_critical(table: "Mapping[str, object]") -> None:
 
 def _load_now(name: str, first_use: str) -> None:
     """Import ``name`` and, if it is a pending lazy module, run it now (``first_use`` goes into
-    its status() record as what first used it)."""
+    its status() record as what first used it). Raises _Skipped for a switched-off name."""
     from ._registry import REGISTRY
+
+    if REGISTRY.role_of(name) == "disabled":
+        raise _Skipped("switched off by disabled_modules (nothing of it runs)")
 
     record = REGISTRY.records.get(name)
     if record is not None and record.imported_at is None and name not in sys.modules:
@@ -181,6 +190,10 @@ def _load_now(name: str, first_use: str) -> None:
         if state.record.first_used_at is None:
             state.record.first_used_at = first_use
         load(state, None, None)
+
+
+class _Skipped(Exception):
+    """A warm-up name that is not to be loaded (the reason is the message)."""
 
 
 def warm(names: "Iterable[str] | None" = None, *, delay: float = 0.0, wait: bool = False) -> None:
@@ -200,7 +213,7 @@ def warm(names: "Iterable[str] | None" = None, *, delay: float = 0.0, wait: bool
     if thread is None or not thread.is_alive():
         if not todo:
             return
-        WARM.update(state="scheduled", loaded=[], failed={}, seconds=None)
+        WARM.update(state="scheduled", loaded=[], failed={}, skipped={}, seconds=None)
         thread = _warm_thread = threading.Thread(
             target=_warm_run, args=(todo, delay), name="lazymed-warm", daemon=True
         )
@@ -222,9 +235,13 @@ def _warm_run(names: "tuple[str, ...]", delay: float) -> None:
     loaded = WARM["loaded"]
     failed = WARM["failed"]
     assert isinstance(loaded, list) and isinstance(failed, dict)
+    skipped = WARM["skipped"]
+    assert isinstance(skipped, dict)
     for name in names:
         try:
             _load_now(name, "lazymed warm-up")
+        except _Skipped as why:
+            skipped[name] = str(why)
         except Exception as exc:  # a warm-up failure must not kill the thread
             failed[name] = f"{type(exc).__name__}: {exc}"
             import logging
@@ -254,6 +271,8 @@ def prefork(names: "Iterable[str] | None" = None, *, freeze: bool = True) -> "li
     for name in todo:
         try:
             _load_now(name, "lazymed prefork (before fork)")
+        except _Skipped:
+            continue  # switched off in this profile: nothing to load before the fork
         except BaseException as exc:
             exc.add_note(f"lazymed: loading {name!r} for [tool.lazymed.startup] prefork")
             raise

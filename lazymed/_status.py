@@ -176,4 +176,5 @@ def _startup_status() -> "dict[str, object]":
     warm = dict(startup.WARM)
     warm["loaded"] = list(warm["loaded"])
     warm["failed"] = dict(warm["failed"])
+    warm["skipped"] = dict(warm["skipped"])
     return {"applied": dict(startup.APPLIED), "warm": warm}

@@ -273,7 +273,17 @@ def _named_env_path(name: str, schema: "Schema") -> tuple[str, ...] | None:
 def _parse_env_value(name: str, raw: str, kind: "Kind") -> object:
     tag = kind[0]
     if tag in ("modules", "names"):
-        return [item.strip() for item in raw.split(",") if item.strip()]
+        if not raw.strip():
+            return []  # set but empty: an empty list
+        items = [item.strip() for item in raw.split(",")]
+        if len(items) > 1 and items[-1] == "":
+            items.pop()  # one trailing comma, as in a TOML or Python list
+        if "" in items:
+            raise ConfigError(
+                f"environment variable {name}={raw!r}: an empty name between commas "
+                "(expected names separated by single commas, or an empty value for none)"
+            )
+        return items
     if tag == "ints":
         try:
             return [int(item) for item in raw.split(",")]

@@ -398,7 +398,9 @@ def load_configs(
     Raises ConfigError when the effective configuration cannot be loaded or ``LAZYMED_DISABLE``
     is not a boolean (as ``install()`` would)."""
     disabled = env_flag("LAZYMED_DISABLE", os.environ)
-    cfg = load_config(config, profile=profile, start_dir=start_dir or os.getcwd())
+    cfg = load_config(
+        config, profile=profile, start_dir=start_dir or os.getcwd(), profile_from="--profile"
+    )
     others: list[Config] = []
     problems: list[Problem] = []
     if cfg.path is not None:

@@ -11,7 +11,9 @@ and imports Ray only then. psutil is imported by ``stop()`` and ``status()`` onl
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable
 
 from ._errors import ServiceError
 from ._handles import RemoteObject, ServiceHandle
@@ -82,6 +84,7 @@ def status(*, rss: bool = True) -> list[ServiceStatus]:
     process), calls, restarts, calls in flight, last error, start time (Unix) and start and
     factory seconds. ``rss=False`` leaves ``rss_bytes`` None and does not import psutil (for a
     cheap readiness probe)."""
+    _register_memory_action()  # the governor may have been imported since this layer was
     return [rt.status(rss) for rt in runtimes()]
 
 
@@ -122,7 +125,7 @@ def _stop_isolated_action(context: object) -> dict[str, object]:
     return {"detail": f"stopped {len(stopped)} isolated service(s)", "services": stopped}
 
 
-_registered: list[object] = []
+_registered: list[Callable[[], None]] = []
 
 
 def _register_memory_action() -> None:
@@ -140,6 +143,18 @@ def _register_memory_action() -> None:
         replace=True,
     )
     _registered.append(remove)
+    add_provider = getattr(memory, "add_provider", None)
+    if add_provider is not None:
+        # snapshot().services: the same records status() gives, JSON-ready; a "services"
+        # section someone else provides stays theirs (ValueError)
+        with contextlib.suppress(ValueError):
+            _registered.append(add_provider("services", _services_section))
+
+
+def _services_section() -> list[dict[str, object]]:
+    import dataclasses
+
+    return [dataclasses.asdict(s) for s in status()]
 
 
 _register_memory_action()

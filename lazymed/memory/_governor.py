@@ -64,7 +64,7 @@ class Event:
 
 
 def _mb(value: int | None) -> str:
-    return "n/a" if value is None else f"{value / MB:.1f} MB"
+    return "n/a" if value is None else f"{value / MB:.1f} MiB"
 
 
 def _config_source() -> tuple[Mapping[str, Any], Callable[[str], str]]:
@@ -220,6 +220,11 @@ class Monitor:
         if sample is None:
             # Every 60th reading also counts gc-tracked objects (~2 ms per 100k objects).
             sample = self.sampler.sample(full=self.samples % 60 == 0)
+            if settings.evictable:
+                # the "last use" eviction orders by: whose code is on a thread's stack now
+                from ._evict import note_use_from_stacks
+
+                note_use_from_stacks()
         with self._lock:
             if sample.gc_objects is None and self.last_sample is not None:
                 sample = dataclasses.replace(sample, gc_objects=self.last_sample.gc_objects)

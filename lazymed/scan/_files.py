@@ -79,7 +79,7 @@ def config_for(
     ``$LAZYMED_PROFILE``) activated. Raises ConfigError as ``install()`` would."""
     first = paths[0] if paths else os.curdir
     start = first if os.path.isdir(first) else os.path.dirname(first) or os.curdir
-    cfg = load_config(config, profile=profile, start_dir=start)
+    cfg = load_config(config, profile=profile, start_dir=start, profile_from="--profile")
     if cfg.path is None:  # nothing above the scanned code: the project we are in
-        cfg = load_config(config, profile=profile, start_dir=os.getcwd())
+        cfg = load_config(config, profile=profile, start_dir=os.getcwd(), profile_from="--profile")
     return cfg

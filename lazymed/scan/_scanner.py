@@ -453,8 +453,21 @@ class _FileScanner:
                 else:
                     env.pop(name, None)
             return
-        code = ast.unparse(stmt)
         star = any(a.name == "*" for a in stmt.names)
+        if not star and ctx.scope != "call":
+            # `from pkg import sub` of a submodule the package provably binds to nothing else
+            # keeps pkg lazy at run time (the engine's rule, lazymed._bindings): no load here.
+            subs = [a for a in stmt.names if _submodule_only(module, a.name)]
+            for alias in subs:
+                env[alias.asname or alias.name] = Binding(f"{module}.{alias.name}")
+            if len(subs) == len(stmt.names):
+                return
+            if subs:
+                rest = [a for a in stmt.names if a not in subs]
+                narrowed = ast.ImportFrom(module=stmt.module, names=rest, level=stmt.level)
+                stmt = ast.copy_location(narrowed, stmt)
+                bound = [a.asname or a.name for a in rest]
+        code = ast.unparse(stmt)
         if ctx.scope == "module" and self.from_import == "deferred" and not star:
             for alias in stmt.names:
                 env[alias.asname or alias.name] = Binding(module, True, alias.name)
@@ -701,10 +714,35 @@ def _local_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
 
 
 def scan_source(
-    path: str, source: bytes, lazy: Sequence[str], from_import: str = "eager"
+    path: str, source: bytes | str, lazy: Sequence[str], from_import: str = "eager"
 ) -> list[Finding]:
-    """Findings for one file's ``source``. Raises SyntaxError/ValueError if it does not parse."""
+    """Findings for one file's ``source`` (bytes as read from the file, or text, which is
+    encoded as UTF-8). Raises SyntaxError/ValueError if it does not parse."""
+    if isinstance(source, str):
+        source = source.encode("utf-8")
     tree = ast.parse(source, filename=path)
     scanner = _FileScanner(path, source, tree, lazy, from_import)
     scanner.scan()
     return sorted(scanner.findings, key=lambda f: (f.line, f.col, f.kind))
+
+
+def _submodule_only(package: str, name: str) -> bool:
+    """Whether ``from package import name`` binds the lazy submodule ``package.name`` without
+    running ``package`` at run time: the submodule is on disk and a static reading of the
+    package's ``__init__`` proves it binds ``name`` to nothing else (the engine's rule,
+    :func:`lazymed._bindings.why_not_only_submodule`). Found without importing anything."""
+    from importlib.machinery import PathFinder
+
+    from lazymed._bindings import why_not_only_submodule
+
+    parts = package.split(".")
+    path: list[str] | None = None
+    spec = None
+    for i in range(len(parts)):
+        spec = PathFinder.find_spec(".".join(parts[: i + 1]), path)
+        if spec is None or spec.submodule_search_locations is None:
+            return False
+        path = list(spec.submodule_search_locations)
+    if spec is None or PathFinder.find_spec(f"{package}.{name}", path) is None:
+        return False
+    return why_not_only_submodule(package, spec.origin, name) is None

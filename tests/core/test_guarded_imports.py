@@ -40,6 +40,9 @@ def test_failing_import_in_try_takes_the_fallback(pkgs: Packages, handler: str) 
     import gd_user
 
     assert gd_user.HAVE is False  # as eager CPython: the fallback ran
+    record = lazymed.status().module("gd_optdep")
+    assert record.state == "failed"
+    assert record.error is not None and "lm_missing_dependency_xyz" in record.error
 
 
 def test_working_import_in_try_runs_at_the_statement_and_says_why(pkgs: Packages) -> None:
@@ -51,9 +54,11 @@ def test_working_import_in_try_runs_at_the_statement_and_says_why(pkgs: Packages
     assert "gd_ok" in pkgs.runs  # ran at the import statement
     assert _state("gd_ok") == "loaded"
     record = {m.name: m for m in lazymed.status().modules}["gd_ok"]
-    assert record.first_used_at is not None
-    assert "handler of ImportError" in record.first_used_at
-    assert "gd_user2.py:3" in record.first_used_at  # the `try:` (after the 2-line run header)
+    assert record.early_reason is not None
+    assert "handler of ImportError" in record.early_reason
+    assert "gd_user2.py:3" in record.early_reason  # the `try:` (after the 2-line run header)
+    assert record.first_used_at == record.imported_at  # the import statement ran it
+    assert record.imported_at is not None and record.imported_at.endswith("gd_user2.py:4")
     assert gd_user2.gd_ok.X == 1
 
 
@@ -158,3 +163,16 @@ def test_from_import_in_try(pkgs: Packages) -> None:
     import gd_user9
 
     assert gd_user9.X is None
+
+
+def test_suppress_object_made_before_the_with(pkgs: Packages) -> None:
+    pkgs.module("gd_optdep7", BROKEN)
+    pkgs.module(
+        "gd_user10",
+        "import contextlib\nsup = contextlib.suppress(ModuleNotFoundError)\nREACHED = False\n"
+        "with sup:\n    import gd_optdep7\n    REACHED = True\n",
+    )
+    lazymed.install(lazy=["gd_optdep7"])
+    import gd_user10
+
+    assert gd_user10.REACHED is False  # as eager: the failure was suppressed at the statement

@@ -877,3 +877,47 @@ def test_failed_lazy_submodule_retries_on_a_new_import_statement(
 
     assert acme2.storage is first
     assert acme2.storage.X == 1
+
+
+# --------------------------------------------------------------- found by the adversarial round
+
+
+def test_imported_at_names_the_caller_of_importlib_import_module(pkgs: Packages) -> None:
+    pkgs.module("rv_mod3", "X = 1\n")
+    pkgs.module(
+        "rv_helper", "import importlib\ndef imp(n):\n    return importlib.import_module(n)\n"
+    )
+    lazymed.install(lazy=["rv_mod3"])
+    from rv_helper import imp
+
+    imp("rv_mod3")
+    site = lazymed.status().module("rv_mod3").imported_at
+    assert site is not None and site.endswith("rv_helper.py:5"), site  # 2-line run header
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"config": 3}, ["'config'", "int"]),
+        ({"config": ["pyproject.toml"]}, ["'config'", "list"]),
+        ({"config": b"/x/pyproject.toml"}, ["'config'", "bytes"]),
+        ({"config": "/tmp/a\x00b"}, ["'config'", "NUL"]),
+        ({"profile": ["dev"]}, ["'profile'", "list"]),
+    ],
+)
+def test_install_arguments_of_the_wrong_type_are_config_errors(
+    kwargs: dict[str, object], words: list[str]
+) -> None:
+    with pytest.raises(lazymed.ConfigError) as info:
+        lazymed.install(**kwargs)  # type: ignore[arg-type]
+    for word in words:
+        assert word in str(info.value)
+
+
+@pytest.mark.parametrize("raw", ["a,,b", ",", "a, ,b"])
+def test_empty_name_in_an_environment_list_is_a_config_error(
+    raw: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LAZYMED_LAZY", raw)
+    with pytest.raises(lazymed.ConfigError, match="LAZYMED_LAZY"):
+        lazymed.install(config=None)

@@ -121,3 +121,9 @@ def test_pytest_collection_loads_no_lazy_module(tmp_path: Path) -> None:
     assert "1 passed" in proc.stdout
     assert not marker.exists(), "pytest collection loaded tp_collected"
     assert not Path(str(marker) + ".plain").exists(), "pytest collection loaded tp_plain"
+
+
+def test_the_probe_lists_agree() -> None:
+    from lazymed import _module, _tool_probes
+
+    assert _module._PROBES == _tool_probes.PROBES

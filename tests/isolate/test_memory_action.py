@@ -3,7 +3,6 @@ public hook (``lazymed.memory.add_action``); the governor never imports isolate.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import types
 from collections.abc import Callable
@@ -69,19 +68,22 @@ def test_the_action_stops_idle_services_and_reports_what_returned(
     assert svc.echo(1) == 1  # the next call starts a fresh worker
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("lazymed.memory") is None,
-    reason="lazymed.memory (the governor, issue 11) is not in this tree yet",
-)
 def test_registered_with_the_real_governor(
     configure: Configure, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import lazymed.memory
 
     monkeypatch.setattr(iso, "_registered", [])
-    iso.service(configure())
+    name = configure()
+    svc = iso.service(name)
     try:
         names = [a.name for a in lazymed.memory.registered("emergency")]  # type: ignore[attr-defined]
         assert "stop_isolated" in names
+        assert svc.echo(2) == 2
+        services = lazymed.memory.snapshot().as_dict()["services"]  # type: ignore[attr-defined]
+        (entry,) = [s for s in services if s["name"] == name]
+        assert entry["state"] == "running" and entry["pid"] == svc.pid()
     finally:
-        lazymed.memory.remove_action("stop_isolated")  # type: ignore[attr-defined]
+        for remove in iso._registered:
+            remove()
+        iso._registered.clear()

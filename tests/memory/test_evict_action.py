@@ -65,3 +65,40 @@ def test_emergency_chain_evicts_idle_evictable_modules_least_recently_used_first
     assert results["busy"]["evicted"] is False
     assert "being called" in results["busy"]["reason"]
     assert out["left"] == ["busy"]
+
+
+def test_each_monitor_reading_notes_which_evictable_modules_are_in_use(tmp_path: Path) -> None:
+    """The monitor's step() records the last use eviction orders by (code on a thread's stack)."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.lazymed]\nlazy = ["busy2", "idle2"]\n[tool.lazymed.memory]\n'
+        'evictable = ["busy2", "idle2"]\n'
+    )
+    (tmp_path / "busy2.py").write_text(
+        "def hold(event, started):\n    started.set()\n    event.wait(30)\n"
+    )
+    (tmp_path / "idle2.py").write_text("X = 1\n")
+    out = run_json(
+        """
+        import sys, json, threading
+        sys.path.insert(0, ".")
+        import lazymed
+        lazymed.install()
+        import busy2, idle2
+        idle2.X
+        event, started = threading.Event(), threading.Event()
+        t = threading.Thread(target=busy2.hold, args=(event, started))
+        t.start(); started.wait(30)
+        from lazymed.memory import _governor
+        from lazymed._registry import REGISTRY
+        before = REGISTRY.records["busy2"].last_used
+        _governor.MONITOR.step()
+        event.set(); t.join()
+        print(json.dumps({"before": before, "busy": REGISTRY.records["busy2"].last_used,
+                          "idle": REGISTRY.records["idle2"].last_used}))
+        """,
+        cwd=tmp_path,
+    )
+    assert isinstance(out, dict)
+    assert out["before"] is None
+    assert isinstance(out["busy"], float)
+    assert out["idle"] is None

@@ -86,7 +86,7 @@ def test_governor_events_logged_called_back_and_kept(caplog: pytest.LogCaptureFi
     ]
     rise = seen[1]
     assert rise.rss_bytes == 260 * MB and rise.threshold_bytes == 200 * MB
-    assert "warning -> critical" in rise.message and "260.0 MB" in rise.message
+    assert "warning -> critical" in rise.message and "260.0 MiB" in rise.message
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert [r.getMessage() for r in warnings[:3]] == [e.message for e in seen[:3]]
     # Bounded history: the last 3 events.

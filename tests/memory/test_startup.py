@@ -215,6 +215,36 @@ def test_warm_after_s_loads_in_one_background_thread_and_status_says_so(tmp_path
     assert out["broken"] == "failed"
 
 
+def test_warm_and_prefork_skip_a_module_the_profile_switches_off(tmp_path: Path) -> None:
+    """A dev profile that disables an SDK listed in `warm` / `prefork`: nothing of it runs, and
+    the warm-up says it was skipped, not loaded."""
+    root = project(tmp_path, 'warm = ["slowmod"]\nprefork = ["slowmod"]\n')
+    text = (root / "pyproject.toml").read_text()
+    (root / "pyproject.toml").write_text(
+        text.replace(
+            "[tool.lazymed.startup]", 'disabled_modules = ["slowmod"]\n[tool.lazymed.startup]'
+        ).replace('lazy = ["slowmod", "brokenmod"]', 'lazy = ["brokenmod"]')
+    )
+    out = child(
+        root,
+        """
+        lazymed.install()
+        from lazymed import _startup
+        loaded = _startup.prefork()
+        lazymed.warm(wait=True)
+        st = lazymed.status()
+        print(json.dumps({"prefork": loaded, "warm": st.startup["warm"],
+                          "state": st.module("slowmod").state}))
+        """,
+    )
+    assert out["prefork"] == []
+    warm = out["warm"]
+    assert isinstance(warm, dict)
+    assert warm["loaded"] == [] and warm["failed"] == {}
+    assert "disabled_modules" in warm["skipped"]["slowmod"]
+    assert out["state"] == "not imported"  # never imported: nothing of it ran
+
+
 def test_warm_without_a_delay_waits_for_lazymed_warm(tmp_path: Path) -> None:
     out = child(
         project(tmp_path, 'warm = ["slowmod"]\n'),

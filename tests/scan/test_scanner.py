@@ -6,6 +6,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from lazymed.scan import module_name_for, scan_paths, scan_source
 from lazymed.scan._scanner import LAZY_ANNOTATIONS
 
@@ -260,3 +262,25 @@ def test_no_load_attributes_agree_with_a_real_lazy_module(tmp_path: Path) -> Non
         NO_LOAD_ATTRIBUTES, "lazy"
     )
     assert states["LOADED"] == "loaded"
+
+
+def test_from_import_of_a_submodule_the_engine_keeps_lazy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`from pkg import sub` binds the lazy submodule at run time when pkg provably binds `sub`
+    to nothing else: no finding (the engine's rule); a name pkg defines still loads pkg."""
+    pkg = tmp_path / "scanpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("def helper():\n    return 1\n")
+    (pkg / "sub.py").write_text("X = 1\n")
+    (pkg / "helper.py").write_text("Y = 2\n")  # shadowed by the package's own function
+    monkeypatch.syspath_prepend(str(tmp_path))
+    src = "from scanpkg import sub\nfrom scanpkg import helper\nsub.X\n"
+    found = [(f.line, f.kind) for f in scan_source("mod.py", src, ("scanpkg",), "eager")]
+    assert found == [(2, "from-import"), (3, "module-level")]
+
+
+def test_text_source_is_accepted() -> None:
+    assert scan_source("mod.py", "import x\nx.y\n", ("x",)) == scan_source(
+        "mod.py", b"import x\nx.y\n", ("x",)
+    )
