@@ -25,6 +25,11 @@ def web_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
 
     memory.configure({})  # the governor's defaults, whatever an earlier test configured
     yield
+    isolate = sys.modules.get("lazymed.isolate")
+    if isolate is not None:  # a test that used isolation: its action and provider go (as in
+        for remove in isolate._registered:  # tests/isolate/conftest.py)
+            remove()
+        isolate._registered.clear()
     memory = sys.modules.get("lazymed.memory")
     if memory is not None:
         memory.stop()
