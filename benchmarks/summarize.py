@@ -111,8 +111,9 @@ def targets_section(data: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def _comparison(t: dict[str, Any]) -> str:
-    """The goal's comparison: "≤" unless the target says "<" (the user's story's targets)."""
-    return "<" if t.get("comparison") == "<" else "≤"
+    """The goal's comparison: "≤" unless the target says "<" (the user's story's targets) or
+    ">=" (a share that must be reached, as a stop's memory returned)."""
+    return {"<": "<", ">=": "≥"}.get(t.get("comparison", ""), "≤")
 
 
 def _ci_verdict(ci: Sequence[float] | None, limit: float, strict: bool = False) -> str:

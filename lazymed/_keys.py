@@ -137,8 +137,8 @@ WEB_DEFAULTS: dict[str, object] = {
 # [tool.lazymed.startup]: applied by install() (lazymed/_startup.py); absent = nothing applied.
 STARTUP: "Schema" = {
     "max_threads": ("int", 1),  # native thread pools (OMP/OpenBLAS/MKL/BLIS/numexpr/Rayon)
-    "malloc_arena_max": ("int", 1),  # glibc mallopt(M_ARENA_MAX)
-    "malloc_trim_threshold": ("int", 0),  # bytes; glibc mallopt(M_TRIM_THRESHOLD)
+    "malloc_arena_max": ("int", 1, 2**31 - 1),  # glibc mallopt(M_ARENA_MAX), a C int
+    "malloc_trim_threshold": ("int", 0, 2**31 - 1),  # bytes; glibc mallopt(M_TRIM_THRESHOLD)
     "gc_freeze": ("bool",),  # gc.freeze() after the critical modules load
     "gc_thresholds": ("ints", 0, 3),  # gc.set_threshold(*values): 1 to 3 integers >= 0
     "warm": MODULES,  # loaded in one background thread (after warm_after_s, or lazymed.warm())

@@ -6,6 +6,7 @@ which keeps ``import lazymed; lazymed.install()`` within its start-up budget.
 """
 
 import itertools
+import math
 
 from ._errors import ConfigError
 from ._keys import ENV_PREFIX, FALSE_WORDS, RESERVED_ENV, SCHEMA, TRUE_WORDS
@@ -84,12 +85,15 @@ def check_ref(value: object, where: str) -> str:
     )
 
 
+_C_INT_MAX = 2**31 - 1  # settings handed to C functions taking an int (mallopt, gc thresholds)
+
+
 def check_mb_or_percent(value: object, where: str) -> "float | str":
     """A threshold: megabytes (a number >= 0) or a percentage string ``"70%"`` (0 < p <= 100,
     returned normalised as ``"70%"``). Raises ConfigError naming ``where``."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if value < 0 or value != value:  # NaN too
-            raise ConfigError(f"{where}: megabytes must be >= 0, got {value!r}")
+        if value < 0 or not math.isfinite(value):  # NaN and infinity too
+            raise ConfigError(f"{where}: megabytes must be a finite number >= 0, got {value!r}")
         return value
     if isinstance(value, str):
         text = value.strip()
@@ -161,6 +165,8 @@ def _validate_value(value: object, kind: "Kind", where: str) -> object:
         if isinstance(value, bool) or not isinstance(value, ok_types):
             expected = "an integer" if tag == "int" else "a number"
             raise ConfigError(f"{where}: expected {expected}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
         low = kind[1] if len(kind) > 1 else None
         if isinstance(low, int | float) and value < low:
             raise ConfigError(f"{where}: must be >= {low}, got {value!r}")
@@ -181,6 +187,8 @@ def _validate_value(value: object, kind: "Kind", where: str) -> object:
             raise ConfigError(f"{where}: expected a list of 1 to {most} integers, got {value!r}")
         if any(v < low for v in value):
             raise ConfigError(f"{where}: every value must be >= {low}, got {value!r}")
+        if any(v > _C_INT_MAX for v in value):  # they reach C (gc.set_threshold)
+            raise ConfigError(f"{where}: every value must be <= {_C_INT_MAX}, got {value!r}")
         return tuple(value)
     if tag == "mb_or_percent":
         return check_mb_or_percent(value, where)

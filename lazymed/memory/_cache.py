@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
+import os
 import sys
 import threading
 import types
@@ -124,8 +126,13 @@ class BoundedCache(MutableMapping[Hashable, Any]):
     dropping least recently used entries first. Thread-safe. Made by :func:`cache`."""
 
     def __init__(self, max_mb: float = 25, *, name: str | None = None) -> None:
-        if isinstance(max_mb, bool) or not isinstance(max_mb, int | float) or max_mb <= 0:
-            raise ValueError(f"max_mb must be a number > 0, got {max_mb!r}")
+        if (
+            isinstance(max_mb, bool)
+            or not isinstance(max_mb, int | float)
+            or not math.isfinite(max_mb)
+            or max_mb <= 0
+        ):
+            raise ValueError(f"max_mb must be a finite number > 0, got {max_mb!r}")
         self.name = name or f"cache-{id(self):x}"
         self.max_bytes = int(max_mb * MB)
         lib = _cachetools()
@@ -239,9 +246,24 @@ def cache(max_mb: float = 25, *, name: str | None = None) -> BoundedCache:
     Use it as a mapping (``c = cache(10); c[key] = value``) or as a decorator
     (``@cache(max_mb=25)`` above a function). Registered so the critical and emergency chains
     clear it (action ``clear_caches``); its hits, misses and size appear in ``snapshot()``.
-    Raises ValueError for ``max_mb <= 0``. Needs the ``memory`` extra (cachetools).
+    Raises ValueError for ``max_mb <= 0`` or not a finite number. Needs the ``memory`` extra
+    (cachetools).
     """
     return BoundedCache(max_mb, name=name)
+
+
+def _after_fork_in_child() -> None:
+    # A lock held by another thread at fork time would stay held forever in the child (only
+    # the forking thread survives): every cache gets fresh locks, as the governor's do.
+    global _CACHES_LOCK
+    _CACHES_LOCK = threading.Lock()
+    for ref in list(_CACHES.values()):
+        bounded = ref()
+        if bounded is not None:
+            bounded._lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def caches() -> list[BoundedCache]:

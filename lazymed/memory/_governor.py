@@ -319,7 +319,9 @@ class Monitor:
         for callback in list(self._callbacks):
             try:
                 callback(event)
-            except Exception:  # a user's callback must not stop the governor
+            except (KeyboardInterrupt, GeneratorExit):
+                raise
+            except BaseException:  # a user's callback (even sys.exit()) must not stop it
                 log.exception("lazymed.memory: on_level callback %r failed", callback)
 
     # ------------------------------------------------------------------ actions and callbacks

@@ -7,6 +7,7 @@ lazymed.isolate reports its workers), never by being imported from here.
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -75,7 +76,24 @@ class MemorySnapshot:
         out = dataclasses.asdict(self)
         out["process"].pop("cgroup", None)
         out["process"].pop("pressure", None)
-        return out
+        safe: dict[str, Any] = _json_safe(out)
+        return safe
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with what JSON cannot carry (objects, sets, NaN and infinities from user actions
+    and providers) replaced by text, so one plug-in cannot break the whole snapshot."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((_json_safe(v) for v in value), key=repr)
+    return repr(value)
 
 
 def snapshot() -> MemorySnapshot:
@@ -109,7 +127,9 @@ def snapshot() -> MemorySnapshot:
     for name, fn in providers.items():
         try:
             data[name] = fn()
-        except Exception as exc:  # one broken provider must not hide the rest
+        except (KeyboardInterrupt, GeneratorExit):
+            raise
+        except BaseException as exc:  # one broken provider must not hide the rest
             data[name] = {"error": f"{type(exc).__name__}: {exc}"}
     return MemorySnapshot(
         pid=sample.pid,

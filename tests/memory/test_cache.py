@@ -60,7 +60,7 @@ def test_decorator_memoises_by_arguments() -> None:
 
 def test_bad_size() -> None:
     for bad in (0, -1, True, "25"):
-        with pytest.raises(ValueError, match="max_mb must be a number > 0"):
+        with pytest.raises(ValueError, match="max_mb must be a finite number > 0"):
             memory.cache(max_mb=bad)  # type: ignore[arg-type]
 
 
@@ -128,3 +128,49 @@ def test_estimate_is_close_to_tracemalloc(kind: str) -> None:
     estimated = c.size_bytes - sum(memory.estimate_bytes(k) for k in keys)
     ratio = estimated / traced
     assert 0.75 <= ratio <= 1.25, (kind, estimated, traced, ratio)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), 0, -1, True])
+def test_max_mb_must_be_a_finite_positive_number(bad: float) -> None:
+    with pytest.raises(ValueError, match="finite number > 0"):
+        memory.cache(max_mb=bad)
+
+
+def test_a_forked_child_gets_fresh_cache_locks() -> None:
+    """A cache lock held by another thread at fork time must not deadlock the child."""
+    import os
+    import threading
+    import time
+
+    c = memory.cache(max_mb=1)
+    c["k"] = "v"
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with c._lock:
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    held.wait(10)
+    pid = os.fork()
+    if pid == 0:  # the child: clear the cache (the critical chain's action) and exit
+        try:
+            c.clear()
+            os._exit(0 if len(c) == 0 else 1)
+        finally:
+            os._exit(2)
+    release.set()
+    t.join()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        raise AssertionError("the child deadlocked on the inherited cache lock")
+    assert os.waitstatus_to_exitcode(status) == 0

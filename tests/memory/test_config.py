@@ -17,7 +17,12 @@ from lazymed.memory._settings import resolve
 from .conftest import MB, write_pyproject
 
 BAD = [
-    ("warning_mb = -1", ["'warning_mb'", "megabytes must be >= 0"]),
+    ("warning_mb = -1", ["'warning_mb'", "megabytes must be a finite number >= 0"]),
+    ("emergency_mb = inf", ["'emergency_mb'", "finite"]),
+    ("warning_mb = nan", ["'warning_mb'", "finite"]),
+    ("interval_s = nan", ["'interval_s'", "finite"]),
+    ("hysteresis = nan", ["'hysteresis'", "finite"]),
+    ("min_dwell_s = inf", ["'min_dwell_s'", "finite"]),
     ('warning_mb = "lots"', ["'warning_mb'", "percentage", "'lots'"]),
     ('critical_mb = "0%"', ["'critical_mb'", "more than 0"]),
     ('critical_mb = "150%"', ["'critical_mb'", "at most 100"]),

@@ -114,3 +114,32 @@ def test_snapshot_level_without_readings_is_the_raw_level() -> None:
     memory.configure({}, sampler=ScriptedSampler([(0, 250)]))
     assert memory.snapshot().level == "critical"
     assert make_sample(0, 1).rss_bytes == MB
+
+
+def test_a_callback_that_calls_sys_exit_does_not_stop_the_governor() -> None:
+    import dataclasses
+
+    from lazymed.memory._governor import MONITOR
+
+    calls: list[str] = []
+
+    def leaving(event: object) -> None:
+        calls.append("leaving")
+        raise SystemExit(1)
+
+    def after(event: object) -> None:
+        calls.append("after")
+
+    remove_a = MONITOR.on_level(leaving)
+    remove_b = MONITOR.on_level(after)
+    try:
+        from lazymed.memory._governor import Event
+
+        fields = {f.name: None for f in dataclasses.fields(Event)}
+        fields.update(kind="leak_suspected", previous="ok", level="ok", message="test")
+        event = Event(**fields)  # type: ignore[arg-type]
+        MONITOR._emit(event)  # logged, and the next callback still runs
+    finally:
+        remove_a()
+        remove_b()
+    assert calls == ["leaving", "after"]

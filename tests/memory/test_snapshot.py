@@ -75,3 +75,30 @@ def test_snapshot_without_config_reads_the_project(
     monkeypatch.chdir(tmp_path)
     memory._governor.MONITOR.settings = None
     assert memory.snapshot().thresholds["warning"] == 150 * 1024 * 1024
+
+
+def test_as_dict_stays_json_with_any_provider_data() -> None:
+    """One plug-in returning an object, a set or NaN must not break the JSON of the snapshot;
+    a provider that calls sys.exit() is reported, not propagated."""
+    import json
+
+    import lazymed.memory as mem
+
+    remove_odd = mem.add_provider(
+        "odd", lambda: {"obj": object(), "set": {2, 1}, "x": float("nan")}
+    )
+
+    def leaving() -> object:
+        raise SystemExit(3)
+
+    remove_exit = mem.add_provider("leaving", leaving)
+    try:
+        data = mem.snapshot().as_dict()
+        text = json.dumps(data, allow_nan=False)
+        odd = data["providers"]["odd"]
+        assert odd["set"] == [1, 2] and odd["x"] == "nan" and odd["obj"].startswith("<object")
+        assert "SystemExit" in data["providers"]["leaving"]["error"]
+        assert text
+    finally:
+        remove_odd()
+        remove_exit()
