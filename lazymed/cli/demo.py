@@ -74,9 +74,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--report",
         metavar="PATH",
-        default="lazymed-demo-report.html",
+        default=None,
         help="where to save the lazy app's /memory/report page, served by one more lazy run "
-        "with lazymed's web endpoints on (default ./lazymed-demo-report.html)",
+        "with lazymed's web endpoints on (default: lazymed-demo-report.html in the temporary "
+        "directory)",
     )
     parser.add_argument(
         "--no-report", action="store_true", help="skip that last run and the saved report"
@@ -187,7 +188,10 @@ def _web_epilogue(result: Document, args: argparse.Namespace) -> bool:
 
     out = sys.stderr if args.json else sys.stdout
     try:
-        saved = save_report(Path(result["app_dir"]), Path(args.report).resolve())
+        import tempfile
+
+        target = args.report or str(Path(tempfile.gettempdir()) / "lazymed-demo-report.html")
+        saved = save_report(Path(result["app_dir"]), Path(target).resolve())
     except (DemoError, OSError) as exc:
         print(f"{PROG}: /memory/report not saved: {exc}", file=sys.stderr)
         return False
