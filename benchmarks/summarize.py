@@ -39,6 +39,7 @@ ORDER = (
     "arena_cap",
     "max_threads",
     "prefork",
+    "web",
 )
 VARIANT_LABELS = {
     "nothing": "nothing imported (floor)",
@@ -684,6 +685,48 @@ def prefork_section(doc: dict[str, Any]) -> list[str]:
     return [*out, "", _when(doc)]
 
 
+def web_section(doc: dict[str, Any]) -> list[str]:
+    lat = doc["latency"]
+    out = [
+        "### 14. The /memory endpoints under gunicorn (medical app, lazy, 2 workers): latency "
+        "and a soak",
+        "",
+        f"Latency: {next(iter(lat.values()))['n']} requests per endpoint from 2 client threads "
+        "in a second process, a new connection per request.",
+        "",
+    ]
+    out += _table(
+        ["endpoint", "p50 ms", "p99 ms", "max ms"],
+        [
+            [k, _fmt(v["p50_ms"], 1), _fmt(v["p99_ms"], 1), _fmt(v["max_ms"], 1)]
+            for k, v in lat.items()
+        ],
+    )
+    soak = doc["soak"]
+    out += [
+        "",
+        f"Soak: {soak['requests']:,} requests ({soak['seconds']} s; 3 app requests to 1 "
+        f"/memory/stats), RSS of each worker read with psutil every {soak['step']} requests; "
+        f"slope after the first {soak['warmup_readings_skipped']} readings, 95 % CI (t). "
+        "The memory plan's 24-hour no-leak criterion, scaled down to one run.",
+        "",
+    ]
+    out += _table(
+        ["worker", "RSS first MiB", "RSS last MiB", "slope KiB / 1k requests", "95 % CI"],
+        [
+            [
+                pid,
+                _fmt(s["rss_first_mib"], 2),
+                _fmt(s["rss_last_mib"], 2),
+                _fmt(s["kib_per_1k_requests"], 2),
+                f"{s['ci95'][0]} to {s['ci95'][1]}",
+            ]
+            for pid, s in soak["slopes"].items()
+        ],
+    )
+    return [*out, "", _when(doc)]
+
+
 SECTIONS = {
     "startup": startup_section,
     "install_overhead": install_section,
@@ -699,6 +742,7 @@ SECTIONS = {
     "arena_cap": arena_cap_section,
     "max_threads": max_threads_section,
     "prefork": prefork_section,
+    "web": web_section,
 }
 
 

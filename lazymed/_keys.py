@@ -18,6 +18,7 @@ RESERVED_ENV = {
     "LAZYMED_DISABLE": "1/true/yes/on: install() does nothing, every import stays eager",
     "LAZYMED_PROFILE": "name of the profile to activate",
     "LAZYMED_CACHE_DIR": "where parsed configs are cached (empty: no cache)",
+    "LAZYMED_WEB_TOKEN": "bearer token of the /memory endpoints ([tool.lazymed.web] token_env)",
 }
 
 # A kind is a tuple whose first item names it; _validate.py interprets them:
@@ -108,6 +109,30 @@ MEMORY_DEFAULTS: dict[str, object] = {
     "leak_min_slope_mb_h": 10.0,
     "leak_min_r2": 0.8,
 }
+# [tool.lazymed.web]: the /memory endpoints (lazymed/web/). Off unless enabled; the token is read
+# from the environment variable named by token_env (never from the file).
+WEB: "Schema" = {
+    "enabled": ("bool",),
+    "prefix": ("str",),
+    "token_env": ("str",),
+    "public_stats": ("bool",),
+    "loopback_only": ("bool",),
+    "optimize_interval_s": ("number", 0, 86400),
+    "max_body_bytes": ("int", 0, 1 << 30),
+    "history": ("int", 2, 100000),
+    "sample_interval_s": ("number", 0, 3600),
+}
+WEB_DEFAULTS: dict[str, object] = {
+    "enabled": False,
+    "prefix": "/memory",
+    "token_env": "LAZYMED_WEB_TOKEN",
+    "public_stats": False,
+    "loopback_only": False,
+    "optimize_interval_s": 10.0,
+    "max_body_bytes": 65536,
+    "history": 512,
+    "sample_interval_s": 5.0,
+}
 
 # [tool.lazymed.startup]: applied by install() (lazymed/_startup.py); absent = nothing applied.
 STARTUP: "Schema" = {
@@ -134,6 +159,7 @@ SCHEMA: "Schema" = {
     "isolate": ("named", ISOLATE, ("factory",)),
     "memory": ("table", MEMORY),
     "startup": ("table", STARTUP),
+    "web": ("table", WEB),
 }
 DEFAULTS: dict[str, object] = {
     "lazy": (),
@@ -144,6 +170,7 @@ DEFAULTS: dict[str, object] = {
     "deep": (),
     "isolate": {},
     "memory": MEMORY_DEFAULTS,
+    "web": WEB_DEFAULTS,
 }
 
 TRUE_WORDS = ("1", "true", "yes", "on")

@@ -71,6 +71,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-warmup", action="store_true", help="skip the untimed import that warms the file cache"
     )
+    parser.add_argument(
+        "--report",
+        metavar="PATH",
+        default=None,
+        help="where to save the lazy app's /memory/report page, served by one more lazy run "
+        "with lazymed's web endpoints on (default: lazymed-demo-report.html in the temporary "
+        "directory)",
+    )
+    parser.add_argument(
+        "--no-report", action="store_true", help="skip that last run and the saved report"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return parser
 
@@ -162,7 +173,37 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_table(result)
     ok = result["identical_responses"] and result["cross_checks_agree"]
+    if not args.no_report:
+        ok = _web_epilogue(result, args) and ok
     return 0 if ok else 1
+
+
+def _web_epilogue(result: Document, args: argparse.Namespace) -> bool:
+    """The lazy app with the /memory endpoints once more; its report saved (lines on stdout
+    after the table, on stderr with --json so the JSON stays one document)."""
+    from pathlib import Path
+
+    from lazymed.demo import DemoError
+    from lazymed.demo._web import save_report
+
+    out = sys.stderr if args.json else sys.stdout
+    try:
+        import tempfile
+
+        target = args.report or str(Path(tempfile.gettempdir()) / "lazymed-demo-report.html")
+        saved = save_report(Path(result["app_dir"]), Path(target).resolve())
+    except (DemoError, OSError) as exc:
+        print(f"{PROG}: /memory/report not saved: {exc}", file=sys.stderr)
+        return False
+    mib = 1024 * 1024
+    print(
+        f"\nlazymed.web: the lazy app served {', '.join(saved['endpoints'])} (docs/web.md);\n"
+        f"  /memory/stats: level {saved['level']}, RSS {saved['rss_bytes'] / mib:.1f} MiB "
+        f"(psutil from outside: {saved['outside_rss_bytes'] / mib:.1f} MiB)\n"
+        f"  its /memory/report saved to {saved['path']} (open it in a browser)",
+        file=out,
+    )
+    return True
 
 
 def _print_table(result: Document) -> None:

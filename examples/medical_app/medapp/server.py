@@ -64,5 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     from medapp.app import create_app
 
-    serve(create_app(), args.host, args.port)
+    app = create_app()
+    if os.environ.get("MEDICAL_APP_WEB") == "1":  # lazymed's /memory endpoints ([tool.lazymed.web])
+        from lazymed.web.flask import LazyMed
+
+        LazyMed(app)
+    serve(app, args.host, args.port)
     return 0
