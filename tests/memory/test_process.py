@@ -53,12 +53,25 @@ def drop_blobs(context):
     blobs.clear()
     return {"detail": f"dropped {n} blobs", "blobs": n}
 m.add_action("drop_blobs", drop_blobs, level="emergency")
-m.on_level(lambda e: say("event", e.as_dict()))
+reached = []
+def on_event(e):
+    say("event", e.as_dict())
+    reached.append(e.level)
+m.on_level(on_event)
 m.start()
-deadline = time.monotonic() + 30
-while m.level() != "emergency" and time.monotonic() < deadline:
+from lazymed.memory._governor import MONITOR
+
+def observed():
+    """Until the monitor has read the process twice since now: each 10 MB step is seen before
+    the next (thresholds are 30 MB apart), however slowly a loaded machine runs its thread."""
+    seen, start = MONITOR.samples, time.monotonic()
+    while MONITOR.samples < seen + 2 and time.monotonic() - start < 10:
+        time.sleep(0.01)
+
+deadline = time.monotonic() + 60
+while "emergency" not in reached and time.monotonic() < deadline:
     blobs.append(b"x" * (10 * MB))  # written pages: resident
-    time.sleep(0.1)
+    observed()
 while m.level() != "ok" and time.monotonic() < deadline:
     time.sleep(0.05)  # the emergency chain (run by the monitor) drops the blobs
 m.stop()
