@@ -28,22 +28,11 @@ import _bench
 import psutil
 import pytest
 
+from lazymed.demo._app import RAG_REQUEST, TRIAGE_REQUEST
+
 APP_DIR = Path(__file__).resolve().parent.parent / "examples" / "medical_app"
-TRIAGE = {
-    "age": 81,
-    "complaint": "new confusion and fever, urine smells strong",
-    "pain": 2,
-    "vitals": {
-        "respiratory_rate": 24,
-        "spo2": 93,
-        "on_oxygen": False,
-        "systolic_bp": 96,
-        "heart_rate": 118,
-        "consciousness": "C",
-        "temperature": 38.9,
-    },
-}
-RAG = {"question": "wasp sting with swollen lips and low blood pressure: which drug first?"}
+TRIAGE = TRIAGE_REQUEST  # the demo's own request bodies
+RAG = RAG_REQUEST
 VARIANTS: dict[str, dict[str, str]] = {
     "eager": {},
     "lazymed": {"MEDICAL_APP_LAZY": "1"},
