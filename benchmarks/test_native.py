@@ -21,7 +21,6 @@ No goal is asserted (timings are never pass/fail); ratios are recorded. Skipped 
 
 from __future__ import annotations
 
-import json
 import random
 import statistics
 import sys
@@ -111,37 +110,6 @@ def _summarise_a(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     }
 
 
-def _service_account(work: Path) -> dict[str, str]:
-    """A generated RSA service-account key (offline; never valid anywhere) for firebase."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode("ascii")
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode("ascii")
-    )
-    account = {
-        "type": "service_account",
-        "project_id": "lazymed-test",
-        "private_key_id": "0123456789abcdef0123456789abcdef01234567",
-        "private_key": private,
-        "client_email": "svc@lazymed-test.iam.gserviceaccount.com",
-        "client_id": "100000000000000000001",
-        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }
-    path = work / "service-account.json"
-    path.write_text(json.dumps(account), encoding="utf-8")
-    return {"sa_key_path": str(path), "sa_public_pem": public}
-
-
 def _workload_program(data: dict[str, str], install: str | None) -> str:
     sys.path.insert(0, str(REPO))
     try:
@@ -177,7 +145,12 @@ def _workload_program(data: dict[str, str], install: str | None) -> str:
 
 
 def part_b(env: dict[str, str], app: Path, work: Path) -> dict[str, Any]:
-    data = _service_account(work)
+    sys.path.insert(0, str(REPO))
+    try:
+        from tests.real._workloads import write_service_account
+    finally:
+        sys.path.remove(str(REPO))
+    data = write_service_account(work)
     names = [name for name, _ in _bench.HEAVY]
     installs: dict[str, str | None] = {
         "eager": None,

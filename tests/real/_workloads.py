@@ -357,3 +357,36 @@ class RunCache:
     def use_span(run: Run, key: str) -> range:
         """Line numbers of the body of ``use_<key>`` in ``run``'s script."""
         return range(run.line_of(f"def use_{key}():") + 1, run.line_of(f"# end of use_{key}"))
+
+
+def write_service_account(directory: Path) -> dict[str, str]:
+    """Write a freshly generated RSA service-account key file (offline; never valid anywhere)
+    into ``directory``. Returns ``{"sa_key_path": str, "sa_public_pem": str}``, the ``DATA`` the
+    snippets read (also used by benchmarks/test_native.py)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode("ascii")
+    )
+    account = {
+        "type": "service_account",
+        "project_id": "lazymed-test",
+        "private_key_id": "0123456789abcdef0123456789abcdef01234567",
+        "private_key": private_pem,
+        "client_email": "svc@lazymed-test.iam.gserviceaccount.com",
+        "client_id": "100000000000000000001",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+    path = directory / "service-account.json"
+    path.write_text(json.dumps(account), encoding="utf-8")
+    return {"sa_key_path": str(path), "sa_public_pem": public_pem}
