@@ -28,7 +28,7 @@ from ._cpython import (
 )
 from ._errors import LazymedWarning
 from ._probe import call_site, now, rss_bytes
-from ._registry import DISABLED, FAILED, LAZY, LOADING, NOT_IMPORTED, REGISTRY, Record
+from ._registry import DISABLED, LAZY, LOADING, NOT_IMPORTED, REGISTRY, Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -320,8 +320,7 @@ def _execute(
         state.loading_tid = None
         if spec is not None:
             spec._initializing = False
-        record.state = FAILED
-        record.error = f"{type(exc).__name__}: {exc}"
+        record.failed(exc)
         used = record.first_used_at or "an unknown site"
         what = f"{name}.{attr}" if attr else name
         exc.add_note(

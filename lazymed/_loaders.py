@@ -10,7 +10,7 @@ from ._cpython import builds_module, getframe, unlocked
 from ._load import Pending, load, load_parents, loading_stack, pending, register
 from ._module import LazyModule
 from ._probe import call_site, now, rss_bytes
-from ._registry import FAILED, REGISTRY
+from ._registry import REGISTRY
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -150,8 +150,7 @@ class LazyLoader:
             self.real.exec_module(module)
         except BaseException as exc:
             if record is not None:
-                record.state = FAILED  # as status() says of any failed load
-                record.error = f"{type(exc).__name__}: {exc}"
+                record.failed(exc)
             raise
         finally:
             stack.pop()

@@ -270,8 +270,7 @@ class _MeasuredLoader:
             self.real.exec_module(module)
         except BaseException as exc:
             if record is not None:
-                record.state = FAILED
-                record.error = f"{type(exc).__name__}: {exc}"
+                record.failed(exc)
             raise
         finally:
             stack.pop()

@@ -77,6 +77,11 @@ class Record:
         else:
             self.rss_growth_bytes = rss_after - rss_before
 
+    def failed(self, exc: BaseException) -> None:
+        """Mark the module's load failed with ``exc`` (status() shows "Type: message")."""
+        self.state = FAILED
+        self.error = f"{type(exc).__name__}: {exc}"
+
     def evicted(self) -> None:
         """Mark the module taken out of the process by an eviction (``not imported`` again)."""
         self.state = NOT_IMPORTED
