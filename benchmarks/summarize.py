@@ -703,23 +703,46 @@ def web_section(doc: dict[str, Any]) -> list[str]:
         ],
     )
     soak = doc["soak"]
+    warm = soak["warmup"]
+    fills = ", ".join(f"{name} {_fmt(sec, 0)} s" for name, sec in warm["fill_seconds"].items())
+    env = ", ".join(f"`{k}={v}`" for k, v in warm["environment"].items())
     out += [
         "",
-        f"Soak: {soak['requests']:,} requests ({soak['seconds']} s; 3 app requests to 1 "
-        f"/memory/stats), RSS of each worker read with psutil every {soak['step']} requests; "
-        f"slope after the first {soak['warmup_readings_skipped']} readings, 95 % CI (t). "
-        "The memory plan's 24-hour no-leak criterion, scaled down to one run.",
+        f"Soak (3 app requests to 1 /memory/stats; each worker's RSS read with psutil every "
+        f"{soak['step']} requests). Warm-up: {warm['requests']:,} requests "
+        f"({warm['seconds']} s), until every bounded structure was full: at least "
+        f"{_fmt(warm['min_seconds'], 0)} s from the configuration in use ({fills}; set by {env}), "
+        f"at least {warm['gc_full_collections_required']} full collections of the garbage "
+        "collector's oldest generation in every worker, and each worker's web history at "
+        "capacity and leak window spanning its length, checked from outside. Then "
+        f"{soak['requests']:,} measured requests ({soak['seconds']} s): slope of RSS per 1k "
+        "requests with its 95 % CI, by least squares (t) and by Theil-Sen (the verdict: "
+        "page-quantised RSS fools the least-squares interval). The memory plan's 24-hour "
+        "no-leak criterion, scaled down to one run.",
         "",
     ]
     out += _table(
-        ["worker", "RSS first MiB", "RSS last MiB", "slope KiB / 1k requests", "95 % CI"],
+        [
+            "worker",
+            "RSS first MiB",
+            "RSS last MiB",
+            "max - min KiB",
+            "least squares KiB / 1k (95 % CI)",
+            "Theil-Sen KiB / 1k (95 % CI)",
+            "full gc during",
+            "leak?",
+        ],
         [
             [
                 pid,
-                _fmt(s["rss_first_mib"], 2),
-                _fmt(s["rss_last_mib"], 2),
-                _fmt(s["kib_per_1k_requests"], 2),
-                f"{s['ci95'][0]} to {s['ci95'][1]}",
+                _fmt(s["rss_first_mib"], 3),
+                _fmt(s["rss_last_mib"], 3),
+                s["rss_max_minus_min_kib"],
+                f"{_fmt(s['kib_per_1k_requests'], 3)} ({s['ci95'][0]} to {s['ci95'][1]})",
+                f"{_fmt(s['theil_sen_kib_per_1k_requests'], 3)} "
+                f"({s['theil_sen_ci95'][0]} to {s['theil_sen_ci95'][1]})",
+                s["gc_full_collections_during"],
+                "**yes**" if s["leak"] else "no",
             ]
             for pid, s in soak["slopes"].items()
         ],
