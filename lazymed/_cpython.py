@@ -19,6 +19,8 @@ Core layer: standard library only.
 import sys
 from _thread import get_ident as _get_ident
 
+# On the install path: annotations that would build objects when each def runs (X | None,
+# tuple[...]) are written as strings, which cost nothing there (3.11-3.13 evaluate them eagerly).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -332,7 +334,7 @@ def instruction_position(frame: "FrameType") -> "tuple[int, int] | None":
     return None
 
 
-def _varint(data: bytes, i: int) -> tuple[int, int]:
+def _varint(data: bytes, i: int) -> "tuple[int, int]":
     byte = data[i]
     value = byte & 63
     while byte & 64:
