@@ -199,12 +199,16 @@ def _is_initializing(module: object) -> bool:
     # The same route as _lock_unlock_module, for 3.15+'s _find_and_load, which asks this instead
     # of calling _lock_unlock_module (see _cpython.patch_is_initializing). Exceptions propagate
     # to the importlib.import_module() call, as from the module's code with eager imports.
-    if loading_stack():
+    # importlib asks on every import_module() of a module in sys.modules: the original first.
+    assert original_is_initializing is not None  # only patched in where importlib has it
+    if not original_is_initializing(module):
+        return False
+    if loading_stack():  # PendingSpec._initializing is true for a pending module only then
         state = pending(module)
         if state is not None and _must_run_now(state.name) is state:
             load(state, None, getframe(1))
-    assert original_is_initializing is not None  # only patched in where importlib has it
-    return original_is_initializing(module)
+            return original_is_initializing(module)
+    return True
 
 
 def load(
