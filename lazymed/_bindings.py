@@ -739,7 +739,7 @@ def _read_disk(path: str, key: tuple[object, ...], is_package: bool) -> Scan:
     """The scan of ``path``, from lazymed's cache directory when a scan of the same file (path,
     mtime, size), question and reader is there, as CPython caches bytecode: a big package's
     files cost tens of milliseconds to read, at an import statement that should cost nothing."""
-    from ._pyproject import _cache_file, _write_cache  # the config cache's directory and writer
+    from ._config import _cache_file, _write_cache  # the config cache's directory and writer
 
     _, _, _, current, package, is_init = key
     cache = _cache_file("\0".join(map(str, (path, current, package, is_init, "bindings"))))

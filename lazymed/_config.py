@@ -1,21 +1,363 @@
-"""``[tool.lazymed]``: layer it (finding and reading the file is :mod:`lazymed._pyproject`).
+"""The configuration: the ``[tool.lazymed]`` schema, the file, and the layers over it.
 
-Layers, lowest first: defaults < the file's ``[tool.lazymed]`` < the active profile
-``[tool.lazymed.profiles.NAME]`` < environment variables ``LAZYMED_*`` < ``install()`` keywords.
-Tables merge key by key; everything else (lists, strings, numbers) replaces.
+* **Schema** — every ``[tool.lazymed]`` key with its kind and default, the ``LAZYMED_*`` names and
+  the boolean words. Each layer above the core (memory, startup, web, isolate, ...) declares its
+  sub-table here as data, so the core validates the whole document without importing any layer.
+* **File** — finding ``pyproject.toml`` and reading its table through a parse cache (``tomllib``
+  costs ~10 ms to import): the parsed table, and once validated its validated form, are cached
+  with :mod:`marshal`, keyed by the file's path, size, mtime, ctime and inode (as CPython
+  validates bytecode caches) and by the schema's own marshal bytes; a hit costs one ``stat`` and
+  one read.
+* **Layers**, lowest first: defaults < the file's ``[tool.lazymed]`` < the active profile
+  ``[tool.lazymed.profiles.NAME]`` < environment variables ``LAZYMED_*`` < ``install()``
+  keywords. Tables merge key by key; everything else (lists, strings, numbers) replaces.
 
-Core layer: standard library only, and cheap: validation (:mod:`lazymed._validate`) is imported
-only on a parse-cache miss, for environment overrides or keywords, or to explain an error.
+One module on purpose: it is on the install path, where each extra file costs ~0.1 ms (about
+1 % of a bare ``python -c pass`` here: benchmarks/README.md, install overhead), so the schema,
+the file and the layering are read in one import. Core layer: standard library only, and cheap:
+validation (:mod:`lazymed._validate`) is imported only on a parse-cache miss, for environment
+overrides or keywords that need it, or to explain an error.
 """
 
+import marshal
 import os
+import sys
 
-from ._keys import DEFAULTS, ENV_PREFIX, FALSE_WORDS, RESERVED_ENV, SCHEMA, TRUE_WORDS
-from ._pyproject import Entry, config_error, find, read, validated_tables
-
+# On the install path: annotations that would build objects when each def runs (X | None,
+# tuple[...]) are written as strings, which cost nothing there (3.11-3.13 evaluate them eagerly).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from ._errors import ConfigError
+
+    Kind = tuple[object, ...]
+    Schema = dict[str, Kind]
+
+# =========================================================================== schema
+ENV_PREFIX = "LAZYMED_"
+#: Environment variables with a meaning of their own (not setting overrides).
+RESERVED_ENV = {
+    "LAZYMED_CONFIG": "path of the pyproject.toml to read",
+    "LAZYMED_DISABLE": "1/true/yes/on: install() does nothing, every import stays eager",
+    "LAZYMED_PROFILE": "name of the profile to activate",
+    "LAZYMED_CACHE_DIR": "where parsed configs are cached (empty: no cache)",
+    "LAZYMED_WEB_TOKEN": "bearer token of the /memory endpoints ([tool.lazymed.web] token_env)",
+}
+
+# A kind is a tuple whose first item names it; _validate.py interprets them:
+# ("modules",), ("choice", options), ("bool",), ("str",), ("int"|"number", minimum[, maximum]),
+# ("ref",) a "module:attribute" reference, ("table", schema),
+# ("named", schema, required keys): a table of tables, one per user-chosen name, each with the
+# fixed sub-schema (names: lower-case letters, digits, single underscores).
+MODULES: "Kind" = ("modules",)
+
+# [tool.lazymed.isolate.NAME]: a service run in a worker process (lazymed/isolate/). Data only:
+# the core validates it without importing the layer.
+ISOLATE: "Schema" = {
+    "factory": ("ref",),
+    "backend": ("choice", ("process", "ray")),
+    "start_method": ("choice", ("spawn", "forkserver")),
+    "warm": ("bool",),
+    "idle_timeout_s": ("number", 0),
+    "call_timeout_s": ("number", 0),
+    "start_timeout_s": ("number", 0),
+    "max_rss_mb": ("number", 0),
+    "rss_check_interval_s": ("number", 0),
+    "max_restarts": ("int", 0),
+    "restart_window_s": ("number", 0),
+    "restart_backoff_s": ("number", 0),
+    "ray_address": ("str",),
+}
+#: Defaults of each [tool.lazymed.isolate.NAME] table (0 means "no limit" for the *_s/_mb keys).
+ISOLATE_DEFAULTS: "dict[str, object]" = {
+    "backend": "process",
+    "start_method": "spawn",
+    "warm": False,
+    "idle_timeout_s": 0,
+    "call_timeout_s": 0,
+    "start_timeout_s": 300.0,
+    "max_rss_mb": 0,
+    "rss_check_interval_s": 1.0,
+    "max_restarts": 5,
+    "restart_window_s": 60.0,
+    "restart_backoff_s": 0.5,
+    "ray_address": "",
+}
+# Resident-memory thresholds: megabytes (a number >= 0) or a percentage string ("70%") of the
+# container's limit (cgroup v2 memory.max, else memory.high), resolved by lazymed.memory.
+MB_OR_PERCENT: "Kind" = ("mb_or_percent",)
+# Names of governor actions (built in: gc, clear_caches, malloc_trim; registered by layers:
+# stop_isolated, evict; users add their own). "*" means every action registered for the level.
+ACTIONS: "Kind" = ("names",)
+
+# [tool.lazymed.memory]: the memory governor (lazymed/memory/). Thresholds in order
+# budget_mb <= warning_mb < critical_mb < emergency_mb (checked after percentages resolve).
+MEMORY: "Schema" = {
+    "enabled": ("bool",),
+    "budget_mb": MB_OR_PERCENT,
+    "warning_mb": MB_OR_PERCENT,
+    "critical_mb": MB_OR_PERCENT,
+    "emergency_mb": MB_OR_PERCENT,
+    "vms_alert_mb": MB_OR_PERCENT,
+    "interval_s": ("number", 0.01, 3600),
+    "hysteresis": ("number", 0, 0.9),
+    "min_dwell_s": ("number", 0, 86400),
+    "history": ("int", 1, 100000),
+    "evictable": MODULES,
+    "warning_actions": ACTIONS,
+    "critical_actions": ACTIONS,
+    "emergency_actions": ACTIONS,
+    "leak_warmup_s": ("number", 0, 86400 * 7),
+    "leak_window_s": ("number", 1, 86400 * 7),
+    "leak_min_slope_mb_h": ("number", 0, 1e9),
+    "leak_min_r2": ("number", 0, 1),
+}
+MEMORY_DEFAULTS: "dict[str, object]" = {
+    "enabled": True,
+    "budget_mb": 50,
+    "warning_mb": 100,
+    "critical_mb": 200,
+    "emergency_mb": 500,
+    "vms_alert_mb": 500,
+    "interval_s": 1.0,
+    "hysteresis": 0.1,
+    "min_dwell_s": 5.0,
+    "history": 256,
+    "evictable": (),
+    "warning_actions": ("*",),
+    "critical_actions": ("*",),
+    "emergency_actions": ("*",),
+    "leak_warmup_s": 120.0,
+    "leak_window_s": 600.0,
+    "leak_min_slope_mb_h": 10.0,
+    "leak_min_r2": 0.8,
+}
+# [tool.lazymed.web]: the /memory endpoints (lazymed/web/). Off unless enabled; the token is read
+# from the environment variable named by token_env (never from the file).
+WEB: "Schema" = {
+    "enabled": ("bool",),
+    "prefix": ("str",),
+    "token_env": ("str",),
+    "public_stats": ("bool",),
+    "loopback_only": ("bool",),
+    "optimize_interval_s": ("number", 0, 86400),
+    "max_body_bytes": ("int", 0, 1 << 30),
+    "history": ("int", 2, 100000),
+    "sample_interval_s": ("number", 0, 3600),
+}
+WEB_DEFAULTS: "dict[str, object]" = {
+    "enabled": False,
+    "prefix": "/memory",
+    "token_env": "LAZYMED_WEB_TOKEN",
+    "public_stats": False,
+    "loopback_only": False,
+    "optimize_interval_s": 10.0,
+    "max_body_bytes": 65536,
+    "history": 512,
+    "sample_interval_s": 5.0,
+}
+
+# [tool.lazymed.startup]: applied by install() (lazymed/_startup.py); absent = nothing applied.
+STARTUP: "Schema" = {
+    "max_threads": ("int", 1),  # native thread pools (OMP/OpenBLAS/MKL/BLIS/numexpr/Rayon)
+    "malloc_arena_max": ("int", 1, 2**31 - 1),  # glibc mallopt(M_ARENA_MAX), a C int
+    "malloc_trim_threshold": ("int", 0, 2**31 - 1),  # bytes; glibc mallopt(M_TRIM_THRESHOLD)
+    "gc_freeze": ("bool",),  # gc.freeze() after the critical modules load
+    "gc_thresholds": ("ints", 0, 3),  # gc.set_threshold(*values): 1 to 3 integers >= 0
+    "warm": MODULES,  # loaded in one background thread (after warm_after_s, or lazymed.warm())
+    "warm_after_s": ("number", 0),
+    "prefork": MODULES,  # loaded in a pre-fork server's master (lazymed.integrations.gunicorn)
+}
+# The schema of [tool.lazymed]. Sub-tables are ("table", {key: kind}) entries, declared here (never
+# registered at import time from above); profiles and environment overrides pick them up.
+SCHEMA: "Schema" = {
+    "lazy": MODULES,
+    "critical": MODULES,
+    "from_import": ("choice", ("eager", "deferred")),
+    "disabled_modules": MODULES,
+    # Python 3.15+ (PEP 810): "native" defers with sys.set_lazy_imports; "auto" picks it where
+    # available and asked for (deep set, or -X lazy_imports=all); see docs/pep810.md.
+    "backend": ("choice", ("finder", "native", "auto")),
+    "deep": MODULES,
+    "isolate": ("named", ISOLATE, ("factory",)),
+    "memory": ("table", MEMORY),
+    "startup": ("table", STARTUP),
+    "web": ("table", WEB),
+}
+DEFAULTS: "dict[str, object]" = {
+    "lazy": (),
+    "critical": (),
+    "from_import": "eager",
+    "disabled_modules": (),
+    "backend": "finder",
+    "deep": (),
+    "isolate": {},
+    "memory": MEMORY_DEFAULTS,
+    "web": WEB_DEFAULTS,
+}
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("", "0", "false", "no", "off")
+
+
+# =========================================================================== file
+
+
+def config_error(message: str) -> "ConfigError":
+    """A ConfigError with ``message``. Imports :mod:`lazymed._errors` only on this error path:
+    one file less on the install path (~0.1 ms of a ~24 ms start)."""
+    from ._errors import ConfigError
+
+    return ConfigError(message)
+
+
+_CACHE_VERSION = 2
+# A parse-cache entry: (raw [tool.lazymed] table, validated tables or None, stamp, cache file)
+Entry = tuple[object, object, object, "str | None"]
+
+
+def find(start_dir: "str | None") -> "tuple[str | None, Entry | None]":
+    """The nearest ``pyproject.toml`` holding a ``[tool.lazymed]`` table, and its cache entry.
+
+    Walks up from ``start_dir``; by default from the directory of the ``__main__`` script (and of
+    its symlink target), then from the working directory, as ruff does for ``[tool.ruff]``.
+    Returns ``(None, None)`` when there is none. Raises ConfigError for an unreadable or invalid
+    file met on the way.
+    """
+    starts: list[str] = []
+    if start_dir is not None:
+        starts.append(os.path.abspath(start_dir))
+    else:
+        main = sys.modules.get("__main__")
+        main_file = getattr(main, "__file__", None)
+        if isinstance(main_file, str) and main_file:
+            starts.append(os.path.dirname(os.path.abspath(main_file)))
+            # A symlinked script (/usr/local/bin/app -> /srv/proj/bin/run.py): Python runs the
+            # project's code from the link's target, so its config is found from there too.
+            starts.append(os.path.dirname(os.path.realpath(main_file)))
+        starts.append(os.getcwd())
+    seen: set[str] = set()
+    for start in starts:
+        directory = start
+        while directory not in seen:
+            seen.add(directory)
+            candidate = os.path.join(directory, "pyproject.toml")
+            if os.path.isfile(candidate):
+                entry = read(candidate)
+                if isinstance(entry[0], dict):
+                    return candidate, entry
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+    return None, None
+
+
+def _cache_file(path: str) -> "str | None":
+    root = os.environ.get("LAZYMED_CACHE_DIR")
+    if root is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.join(base, "lazymed")
+    if not root:
+        return None
+    # FNV-1a over the path: stable across runs (hash() is salted) and needs no hashlib import.
+    h = 0xCBF29CE484222325
+    for byte in path.encode("utf-8", "surrogateescape"):
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return os.path.join(root, f"{h:016x}.marshal")
+
+
+def read(path: str) -> Entry:
+    """``(raw table, validated tables or None, stamp, cache file)`` of ``path``."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise config_error(f"{path}: cannot read the configuration file: {exc.strerror}") from None
+    # The schema is part of the key: validated tables cached by another version stay unused.
+    # Its marshal bytes (format 2: no back-references, so equal schemas give equal bytes) cost
+    # ~4 us where repr() cost ~25 us. ctime too: `cp -p` keeps size, mtime and inode, but
+    # nothing in user space sets ctime back.
+    stamp = (
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+        st.st_ino,
+        marshal.dumps(SCHEMA, 2),  # a dict of tuples and str
+    )
+    cache = _cache_file(path)
+    if cache is not None:
+        try:
+            with open(cache, "rb") as fh:
+                version, cached_path, cached_stamp, table, validated = marshal.loads(fh.read())
+            if version == _CACHE_VERSION and cached_path == path and cached_stamp == stamp:
+                return table, validated, stamp, cache
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # missing, stale or corrupt cache: parse the file
+    table = _parse(path)
+    _store(path, stamp, table, None, cache)
+    return table, None, stamp, cache
+
+
+def _store(path: str, stamp: object, table: object, validated: object, cache: "str | None") -> None:
+    if cache is not None:
+        _write_cache(cache, (_CACHE_VERSION, path, stamp, table, validated))
+
+
+def validated_tables(
+    path: str, label: str, entry: "Entry | None" = None
+) -> "tuple[dict[str, object], dict[str, dict[str, object]]]":
+    """The validated base table and profiles of ``path``, from the cache when it has them
+    (validation runs once per file version, not once per start)."""
+    table, validated, stamp, cache = read(path) if entry is None else entry
+    if validated is None:
+        from ._validate import validate_document  # a cache miss only: off the install path
+
+        validated = validate_document(table if isinstance(table, dict) else {}, label)
+        _store(path, stamp, table, validated, cache)
+    return validated  # type: ignore[return-value]
+
+
+def _parse(path: str) -> "dict[str, object] | None":
+    import tomllib  # only on a cache miss: ~10 ms
+
+    try:
+        with open(path, "rb") as fh:
+            document = tomllib.load(fh)
+    except OSError as exc:
+        raise config_error(f"{path}: cannot read the configuration file: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise config_error(f"{path}: invalid TOML: {exc}") from None
+    tool = document.get("tool")
+    if not isinstance(tool, dict) or "lazymed" not in tool:
+        return None
+    table = tool["lazymed"]
+    if not isinstance(table, dict):
+        raise config_error(
+            f"{path}: [tool.lazymed] must be a table, got {type(table).__name__} {table!r}"
+        )
+    return table
+
+
+def _write_cache(cache: str, payload: "tuple[object, ...]") -> None:
+    try:
+        data = marshal.dumps(payload)  # type: ignore[arg-type]  # checked at run time
+    except ValueError:
+        return  # e.g. a TOML datetime: validation rejects it anyway; just do not cache
+    tmp = f"{cache}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, cache)  # atomic: concurrent starts never read half a file
+    except OSError:
+        try:  # noqa: SIM105 - contextlib is not loaded at start-up; keep this path import-free
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+# =========================================================================== layers
 
 
 class Config:
@@ -29,11 +371,11 @@ class Config:
 
     def __init__(
         self,
-        path: str | None,
-        profile: str | None,
-        profiles: tuple[str, ...],
-        table: dict[str, object],
-        sources: dict[str, str],
+        path: "str | None",
+        profile: "str | None",
+        profiles: "tuple[str, ...]",
+        table: "dict[str, object]",
+        sources: "dict[str, str]",
     ) -> None:
         self.path = path
         self.profile = profile
@@ -41,28 +383,28 @@ class Config:
         self.table = table
         self.sources = sources
 
-    def _modules(self, key: str) -> tuple[str, ...]:
+    def _modules(self, key: str) -> "tuple[str, ...]":
         value = self.table[key]
         assert isinstance(value, tuple)
         return value
 
     @property
-    def lazy(self) -> tuple[str, ...]:
+    def lazy(self) -> "tuple[str, ...]":
         """Dotted names registered lazy (each covers its submodules)."""
         return self._modules("lazy")
 
     @property
-    def critical(self) -> tuple[str, ...]:
+    def critical(self) -> "tuple[str, ...]":
         """Dotted names imported at ``install()``, in order."""
         return self._modules("critical")
 
     @property
-    def disabled_modules(self) -> tuple[str, ...]:
+    def disabled_modules(self) -> "tuple[str, ...]":
         """Dotted names switched off (each covers its submodules)."""
         return self._modules("disabled_modules")
 
     @property
-    def isolate(self) -> dict[str, dict[str, object]]:
+    def isolate(self) -> "dict[str, dict[str, object]]":
         """``[tool.lazymed.isolate.NAME]`` tables as given (defaults not filled in)."""
         value = self.table.get("isolate", {})
         assert isinstance(value, dict)
@@ -79,7 +421,7 @@ class Config:
         return str(self.table["backend"])
 
     @property
-    def deep(self) -> tuple[str, ...]:
+    def deep(self) -> "tuple[str, ...]":
         """Registered lazy packages whose own imports are lazy too (native backend only)."""
         return self._modules("deep")
 
@@ -98,7 +440,7 @@ class Config:
         return f"Config(path={self.path!r}, profile={self.profile!r}, table={self.table!r})"
 
 
-def merge(base: dict[str, object], top: "Mapping[str, object]") -> dict[str, object]:
+def merge(base: "dict[str, object]", top: "Mapping[str, object]") -> "dict[str, object]":
     """``top`` over ``base``: tables (dicts) merge key by key, anything else replaces."""
     out = dict(base)
     for key, value in top.items():
@@ -111,7 +453,7 @@ def merge(base: dict[str, object], top: "Mapping[str, object]") -> dict[str, obj
 
 
 def _record_env_sources(
-    sources: dict[str, str], table: "Mapping[str, object]", path: tuple[str, ...] = ()
+    sources: "dict[str, str]", table: "Mapping[str, object]", path: "tuple[str, ...]" = ()
 ) -> None:
     for key, value in table.items():
         if isinstance(value, dict):
@@ -122,7 +464,7 @@ def _record_env_sources(
 
 
 def _record_sources(
-    sources: dict[str, str], table: "Mapping[str, object]", origin: str, prefix: str = ""
+    sources: "dict[str, str]", table: "Mapping[str, object]", origin: str, prefix: str = ""
 ) -> None:
     for key, value in table.items():
         if isinstance(value, dict):
@@ -154,18 +496,18 @@ def env_flag(name: str, environ: "Mapping[str, str]") -> bool:
 
 
 def load_config(
-    config: str | os.PathLike[str] | None = None,
+    config: "str | os.PathLike[str] | None" = None,
     *,
-    profile: str | None = None,
+    profile: "str | None" = None,
     overrides: "Mapping[str, object] | None" = None,
-    start_dir: str | None = None,
+    start_dir: "str | None" = None,
     environ: "Mapping[str, str] | None" = None,
     profile_from: str = "install(profile=...)",
 ) -> "Config":
     """Read, validate and layer the configuration.
 
     ``config`` (else ``$LAZYMED_CONFIG``) names the file, else the nearest pyproject.toml with a
-    ``[tool.lazymed]`` table is used (see :func:`lazymed._pyproject.find`); ``profile`` (else
+    ``[tool.lazymed]`` table is used (see :func:`find`); ``profile`` (else
     ``$LAZYMED_PROFILE``) activates ``[tool.lazymed.profiles.NAME]``; ``overrides`` are the
     ``install()`` keywords (``None`` values are ignored). Raises ConfigError naming the file,
     table and key, profile, variable or keyword that is wrong.

@@ -19,6 +19,8 @@ Core layer: standard library only.
 import sys
 from _thread import get_ident as _get_ident
 
+# On the install path: annotations that would build objects when each def runs (X | None,
+# tuple[...]) are written as strings, which cost nothing there (3.11-3.13 evaluate them eagerly).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -81,6 +83,10 @@ def resolve(
             missing.append(f"_frozen_importlib.{name}.__code__")
     if version not in OPCODES:
         missing.append("opcode numbers")
+    # 3.15+: the second route of the import-time hook (see patch_is_initializing)
+    found["_is_initializing"] = getattr(bootstrap, "_is_initializing", None)
+    if version >= (3, 15) and found["_is_initializing"] is None:
+        missing.append("_frozen_importlib._is_initializing")
     where = f"Python {version[0]}.{version[1]}"
     if version not in VERIFIED:
         verified = ", ".join(f"{v[0]}.{v[1]}" for v in sorted(VERIFIED))
@@ -212,14 +218,46 @@ def patch_lock_unlock(hook: "Callable[[str], None]") -> None:
 
 
 def unpatch() -> None:
-    """Put importlib's own ``_lock_unlock_module`` back (no-op when not patched)."""
+    """Put importlib's own ``_lock_unlock_module`` (and 3.15+'s ``_is_initializing``) back
+    (no-op when not patched)."""
     if _bootstrap is not None and original_lock_unlock is not None:
         setattr(_bootstrap, "_lock_unlock_module", original_lock_unlock)  # noqa: B010
+    if _bootstrap is not None and original_is_initializing is not None:
+        setattr(_bootstrap, "_is_initializing", original_is_initializing)  # noqa: B010
 
 
 def patched() -> bool:
-    """Whether importlib's ``_lock_unlock_module`` is routed through a hook of ours."""
-    return _bootstrap is not None and _bootstrap._lock_unlock_module is not original_lock_unlock
+    """Whether importlib's ``_lock_unlock_module`` (or, on 3.15+, ``_is_initializing``) is
+    routed through a hook of ours."""
+    return _bootstrap is not None and (
+        _bootstrap._lock_unlock_module is not original_lock_unlock
+        or getattr(_bootstrap, "_is_initializing", None) is not original_is_initializing
+    )
+
+
+#: importlib's own ``_is_initializing(module)`` (3.15+), as found before any patch of ours;
+#: ``None`` before 3.15, where importlib has no such function.
+original_is_initializing: "Callable[[object], bool] | None" = _found["_is_initializing"]  # type: ignore[assignment]
+
+
+def patch_is_initializing(hook: "Callable[[object], bool]") -> None:
+    """Python 3.15+: route importlib's ``_is_initializing(module)`` through ``hook``, which must
+    return what :data:`original_is_initializing` returns after doing its own work. No-op before
+    3.15. Undone by :func:`unpatch`.
+
+    Why: 3.15's ``importlib._bootstrap._find_and_load``, reworked for the import deadlocks of
+    gh-83065 (python/cpython#137196) and gh-159963 (its ``_resolve_parents``), no longer calls
+    ``_lock_unlock_module`` for a module in ``sys.modules`` whose ``__spec__._initializing`` is
+    true: it asks ``_is_initializing(module)`` and waits on the module lock itself. So an
+    ``importlib.import_module()`` of a pending module would skip :func:`patch_lock_unlock`'s
+    hook; ``_is_initializing`` is asked at that same moment (the C path of the import
+    statement, ``import_ensure_initialized``, still calls ``_lock_unlock_module``)."""
+    if (
+        _bootstrap is not None
+        and original_is_initializing is not None
+        and _bootstrap._is_initializing is not hook
+    ):
+        setattr(_bootstrap, "_is_initializing", hook)  # noqa: B010  # typed module
 
 
 # ------------------------------------------------------------------ module locks
@@ -332,7 +370,7 @@ def instruction_position(frame: "FrameType") -> "tuple[int, int] | None":
     return None
 
 
-def _varint(data: bytes, i: int) -> tuple[int, int]:
+def _varint(data: bytes, i: int) -> "tuple[int, int]":
     byte = data[i]
     value = byte & 63
     while byte & 64:

@@ -9,16 +9,14 @@ import os
 import sys
 
 from . import _cpython
-from ._config import Config, check_module_name, env_flag, load_config
+from ._config import Config, check_module_name, config_error, env_flag, load_config
 from ._finder import LazyFinder
-from ._pyproject import config_error
 from ._registry import LOADED, REGISTRY
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from types import ModuleType
-
 _FINDER = LazyFinder()
+
+# On the install path: annotations that would build objects when each def runs (X | None,
+# tuple[...]) are written as strings, which cost nothing there (3.11-3.13 evaluate them eagerly).
 
 
 def _disabled_by_env() -> bool:
@@ -33,15 +31,15 @@ def _disabled_by_env() -> bool:
 
 
 def install(
-    config: str | os.PathLike[str] | None = None,
+    config: "str | os.PathLike[str] | None" = None,
     *,
-    profile: str | None = None,
-    lazy: list[str] | tuple[str, ...] | None = None,
-    critical: list[str] | tuple[str, ...] | None = None,
-    from_import: str | None = None,
-    disabled_modules: list[str] | tuple[str, ...] | None = None,
-    backend: str | None = None,
-    deep: list[str] | tuple[str, ...] | None = None,
+    profile: "str | None" = None,
+    lazy: "list[str] | tuple[str, ...] | None" = None,
+    critical: "list[str] | tuple[str, ...] | None" = None,
+    from_import: "str | None" = None,
+    disabled_modules: "list[str] | tuple[str, ...] | None" = None,
+    backend: "str | None" = None,
+    deep: "list[str] | tuple[str, ...] | None" = None,
 ) -> None:
     """Read the configuration and put lazymed's finder first on ``sys.meta_path``.
 
@@ -69,8 +67,10 @@ def install(
     if _cpython.PROBLEM is not None:
         _fail_closed(_cpython.PROBLEM)
         return
-    if config is not None or profile is not None:
-        config = _checked_arguments(config, profile)
+    if not (_plain(config) and _plain(profile)):
+        from ._validate import check_install_arguments  # explains what is wrong, or converts
+
+        config = check_install_arguments(config, profile)
     cfg = load_config(
         config,
         profile=profile,
@@ -86,7 +86,9 @@ def install(
     if REGISTRY.installed:
         if REGISTRY.config == cfg and _FINDER in sys.meta_path:
             return
-        raise config_error(_reinstall_message(REGISTRY.config, cfg))
+        from ._validate import reinstall_message
+
+        raise config_error(reinstall_message(REGISTRY.config, cfg))
     if not cfg.sources:
         import warnings  # only when there is something to say
 
@@ -103,28 +105,12 @@ def install(
     _activate(cfg)
 
 
-def _checked_arguments(config: object, profile: object) -> "str | None":
-    """``config`` as a path string; ConfigError naming the keyword for a value of the wrong
-    type (a path as ``str`` or ``os.PathLike``; a profile name as ``str``), or a NUL byte."""
-    if profile is not None and not isinstance(profile, str):
-        raise config_error(
-            f"install() keyword 'profile': expected a profile name (str), got "
-            f"{type(profile).__name__} {profile!r}"
-        )
-    if config is None:
-        return None
-    path = os.fspath(config) if isinstance(config, os.PathLike) else config
-    if not isinstance(path, str):
-        raise config_error(
-            f"install() keyword 'config': expected the path of a pyproject.toml (str or "
-            f"os.PathLike), got {type(config).__name__} {config!r}"
-        )
-    if "\0" in path:
-        raise config_error(f"install() keyword 'config': {path!r} contains a NUL byte")
-    return path
+def _plain(value: object) -> bool:
+    """``None`` or a ``str`` without a NUL byte: an argument with nothing to check or convert."""
+    return value is None or (type(value) is str and "\0" not in value)
 
 
-_warned: list[str] = []  # the fail-closed warning, once per process
+_warned: "list[str]" = []  # the fail-closed warning, once per process
 
 
 def _fail_closed(problem: str) -> None:
@@ -143,99 +129,9 @@ def _fail_closed(problem: str) -> None:
     )
 
 
-def _reinstall_message(current: "Config | None", new: Config) -> str:
-    def origin(cfg: "Config | None") -> str:
-        if cfg is None:
-            return "nothing"
-        return cfg.path or "install() keywords / LAZYMED_* variables"
-
-    differing = []
-    if current is not None:
-        keys = sorted(set(current.table) | set(new.table))
-        differing = [k for k in keys if current.table.get(k) != new.table.get(k)]
-        if current.profile != new.profile:
-            differing.append(f"profile ({current.profile!r} -> {new.profile!r})")
-        if current.path != new.path:
-            differing.append(f"file ({current.path} -> {new.path})")
-    return (
-        f"lazymed is already installed with a different configuration (from {origin(current)}); "
-        f"this one (from {origin(new)}) differs in: {', '.join(differing) or 'settings'}. "
-        "Call lazymed.uninstall() first, or install once per process."
-    )
-
-
-# The single feature test for PEP 810 (CPython 3.15+); lazymed._native is imported only then.
+# Where PEP 810 exists (3.15+), or a backend other than the finder is asked for, install() reads
+# lazymed._backend; on 3.11-3.14 with the defaults it never does (one file less at start-up).
 _PEP810 = hasattr(sys, "set_lazy_imports_filter")
-# The lazymed._native module install() set PEP 810's filter with, for uninstall(): not looked up
-# in sys.modules, whose entry may have been replaced or removed since.
-_PEP810_BACKEND: list["ModuleType"] = []
-
-
-def _backend(cfg: Config) -> str:
-    """``"native"`` or ``"finder"`` for ``cfg``. Raises ConfigError naming the key for a backend
-    or ``deep`` this interpreter cannot give."""
-    backend = cfg.backend
-    if backend == "native" and not _PEP810:
-        raise config_error(
-            f"backend = 'native' (from {cfg.describe('backend')}) needs Python 3.15 or newer "
-            f"(PEP 810 lazy imports); this is Python {sys.version.split()[0]}. Use 'finder' "
-            "(the default), or 'auto' to take 'native' where it is available."
-        )
-    if backend == "auto":
-        # Native where PEP 810 is there and asked for: deep laziness, or a program that already
-        # runs with -X lazy_imports=all (PEP 810's semantics are then in force anyway).
-        asked = bool(cfg.deep) or getattr(sys, "get_lazy_imports", str)() == "all"
-        backend = "native" if _PEP810 and asked else "finder"
-    for name in cfg.deep:
-        if REGISTRY.role_of(name) != "lazy":
-            raise config_error(
-                f"deep = [{name!r}] (from {cfg.describe('deep')}): {name!r} is not registered "
-                "lazy (nor inside a package that is); deep laziness applies to packages "
-                "listed in `lazy`. Add it to `lazy`."
-            )
-    if cfg.deep and backend != "native":
-        if cfg.backend == "finder":
-            raise config_error(
-                f"deep (from {cfg.describe('deep')}) needs backend = 'native' (Python 3.15+, "
-                "PEP 810); the finder keeps a lazy package's own imports eager. Set "
-                "backend = 'native' or 'auto', or remove deep."
-            )
-        import warnings  # only when there is something to say
-
-        from ._errors import LazymedWarning
-
-        warnings.warn(
-            f"deep (from {cfg.describe('deep')}) is ignored: backend = 'auto' fell back to the "
-            f"finder on Python {sys.version.split()[0]} (deep laziness needs PEP 810, 3.15+)",
-            LazymedWarning,
-            stacklevel=4,
-        )
-    return backend
-
-
-# The PEP 810 filter that was set before install() (finder backend, 3.15+), for uninstall().
-_PEP810_PREV: list[object] = []
-
-
-def _record_pep810_sites() -> None:
-    """Finder backend on 3.15+: Python's lazy binding reaches the finder only at first use, so
-    a filter that changes no decision notes the deferred statement of registered names."""
-    if not _PEP810_PREV:
-        _PEP810_PREV.append(sys.get_lazy_imports_filter())  # type: ignore[attr-defined]
-        sys.set_lazy_imports_filter(_pep810_recorder)  # type: ignore[attr-defined]
-
-
-def _pep810_recorder(importer: str, name: str, fromlist: "tuple[str, ...] | None") -> bool:
-    """PEP 810 filter of the finder backend: answers as the filter set before ``install()``
-    (True without one); for a registered lazy name it defers, notes the statement for
-    ``status()`` (lazymed._native, imported at the first such deferral)."""
-    prev = _PEP810_PREV[0] if _PEP810_PREV else None
-    lazy = True if prev is None else bool(prev(importer, name, fromlist))  # type: ignore[operator]
-    if lazy and REGISTRY.role_of(name) == "lazy":
-        from ._native import note
-
-        note(name, _cpython.getframe(1))
-    return lazy
 
 
 def _activate(cfg: Config) -> None:
@@ -250,14 +146,10 @@ def _activate(cfg: Config) -> None:
 
             assert isinstance(startup, dict)
             apply(startup)
-        backend = _backend(cfg)
-        if _PEP810 and backend == "finder":
-            _record_pep810_sites()
-        elif backend == "native":
-            from . import _native
+        if _PEP810 or cfg.backend != "finder" or cfg.deep:
+            from ._backend import activate
 
-            _PEP810_BACKEND[:] = [_native]  # the undo uses this very module (see uninstall)
-            _native.install_native(cfg.deep, cfg.from_import == "deferred")
+            activate(cfg)
         _check_and_import(cfg)
         if startup:
             from ._startup import after_critical
@@ -267,31 +159,10 @@ def _activate(cfg: Config) -> None:
     except BaseException:
         uninstall()  # nothing half-done: e.g. a warning turned into an error by -W error
         raise
-    _warm_isolated(cfg)
+    if cfg.isolate:  # [tool.lazymed.isolate.NAME] tables: some may ask to start warm
+        from ._startup import warm_isolated
 
-
-def _warm_isolated(cfg: Config) -> None:
-    """Start the ``warm = true`` isolated services in the background.
-
-    The one place the core reaches a layer above it, and only when the configuration asks for
-    it: a thread of its own imports ``lazymed.isolate`` (multiprocessing, subprocess: tens of
-    milliseconds) and starts the workers, so install() itself stays standard-library-cheap and
-    returns at once. Without warm services nothing happens here. Failures are kept by the
-    service (``lazymed.isolate.status()``) and raised by its first call.
-    """
-    names = [name for name, table in cfg.isolate.items() if table.get("warm")]
-    if names:
-        import _thread
-
-        _thread.start_new_thread(_warm_thread, (tuple(names),))
-
-
-def _warm_thread(names: tuple[str, ...]) -> None:
-    try:
-        layer = _cpython.gcd_import(f"{__package__}.isolate")
-        layer._warm(names)
-    except BaseException:  # recorded by the service; its first call raises it
-        pass
+        warm_isolated(cfg)
 
 
 def _check_and_import(cfg: Config) -> None:
@@ -353,12 +224,9 @@ def uninstall() -> None:
     """
     while _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
-    while _PEP810_BACKEND:
-        _PEP810_BACKEND.pop().uninstall()
-    if _PEP810 and _PEP810_PREV:
-        if sys.get_lazy_imports_filter() is _pep810_recorder:  # type: ignore[attr-defined]
-            sys.set_lazy_imports_filter(_PEP810_PREV[0])  # type: ignore[attr-defined]
-        _PEP810_PREV.clear()
+    backend = sys.modules.get(f"{__package__}._backend")  # loaded only if activate() ran
+    if backend is not None:
+        backend.uninstall()
     REGISTRY.installed = False
     # importlib's _lock_unlock_module route goes too, once no lazy module is pending (else the
     # last one to load removes it). lazymed._load exists only after a first lazy import.

@@ -22,7 +22,9 @@ from ._cpython import (
     ModuleSpec,
     get_module_lock,
     getframe,
+    original_is_initializing,
     original_lock_unlock,
+    patch_is_initializing,
     patch_lock_unlock,
     unpatch,
 )
@@ -129,6 +131,7 @@ def register(module: "ModuleType", loader: "Loader | None", record: Record, disa
             with REGISTRY.lock:
                 _routed.add(state.name)
                 patch_lock_unlock(_lock_unlock_module)
+                patch_is_initializing(_is_initializing)  # 3.15+'s importlib.import_module
     record.state = DISABLED if disabled else LAZY
     if record.imported_at is None:
         record.imported_at = call_site(getframe(2))
@@ -190,6 +193,22 @@ def _lock_unlock_module(name: str) -> None:
             load(state, None, getframe(1))
             return
     original_lock_unlock(name)
+
+
+def _is_initializing(module: object) -> bool:
+    # The same route as _lock_unlock_module, for 3.15+'s _find_and_load, which asks this instead
+    # of calling _lock_unlock_module (see _cpython.patch_is_initializing). Exceptions propagate
+    # to the importlib.import_module() call, as from the module's code with eager imports.
+    # importlib asks on every import_module() of a module in sys.modules: the original first.
+    assert original_is_initializing is not None  # only patched in where importlib has it
+    if not original_is_initializing(module):
+        return False
+    if loading_stack():  # PendingSpec._initializing is true for a pending module only then
+        state = pending(module)
+        if state is not None and _must_run_now(state.name) is state:
+            load(state, None, getframe(1))
+            return original_is_initializing(module)
+    return True
 
 
 def load(

@@ -9,7 +9,7 @@ imports), keeps the program's own PEP 810 choices (explicit ``lazy import``,
 ``__lazy_modules__``, ``-X lazy_imports=all``), and keeps every import made while a registered
 module runs eager (lazymed's rule). :class:`NativeFinder` measures the real load of each
 registered name for ``status()`` and runs its ``on_load`` callbacks; disabled names stay with
-lazymed's finder. :func:`note` also serves the finder backend's PEP 810 filter (``_install``),
+lazymed's finder. :func:`note` also serves the finder backend's PEP 810 filter (``_backend``),
 which records the statement Python's lazy binding defers.
 
 Core layer: standard library only; imported only on interpreters with PEP 810, by the native

@@ -8,6 +8,8 @@ Core layer: standard library only; no lock of ours is ever held while module cod
 
 import _thread
 
+# On the install path: annotations that would build objects when each def runs (X | None,
+# tuple[...]) are written as strings, which cost nothing there (3.11-3.13 evaluate them eagerly).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -65,7 +67,7 @@ class Record:
         self.reloads = 0
         self.last_used: float | None = None
 
-    def loaded(self, seconds: float, rss_before: int | None, rss_after: int | None) -> None:
+    def loaded(self, seconds: float, rss_before: "int | None", rss_after: "int | None") -> None:
         """Mark the module loaded: ``seconds`` its code took, RSS readings around it (bytes)."""
         self.state = LOADED
         self.error = None
@@ -134,7 +136,7 @@ class Registry:
         with self.lock:
             return self._ensure(name, role)
 
-    def role_of(self, name: str) -> str | None:
+    def role_of(self, name: str) -> "str | None":
         """How lazymed treats an import of ``name``.
 
         ``"disabled"`` if ``name`` or a parent is disabled; else ``"lazy"`` if the most specific

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from threading import Thread
 
+    from ._config import Config
+
 #: Environment variables read by the native thread pools of OpenMP, OpenBLAS, MKL, BLIS,
 #: numexpr, Rayon (polars, tokenizers) and Apple Accelerate, when their library initialises.
 THREAD_ENV = (
@@ -286,3 +288,33 @@ def prefork(names: "Iterable[str] | None" = None, *, freeze: bool = True) -> "li
         )
     _prefork_done = True
     return loaded
+
+
+# --------------------------------------------------------------------------- isolated services
+
+
+def warm_isolated(cfg: "Config") -> None:
+    """Start the ``warm = true`` isolated services (``[tool.lazymed.isolate.NAME]``) in the
+    background; ``install()`` calls it when the configuration has isolate tables.
+
+    The one place the core reaches a layer above it, and only when the configuration asks for
+    it: a thread of its own imports ``lazymed.isolate`` (multiprocessing, subprocess: tens of
+    milliseconds) and starts the workers, so install() itself stays standard-library-cheap and
+    returns at once. Failures are kept by the service (``lazymed.isolate.status()``) and
+    raised by its first call.
+    """
+    names = [name for name, table in cfg.isolate.items() if table.get("warm")]
+    if names:
+        import _thread
+
+        _thread.start_new_thread(_warm_isolated_thread, (tuple(names),))
+
+
+def _warm_isolated_thread(names: "tuple[str, ...]") -> None:
+    from ._cpython import gcd_import
+
+    try:
+        layer = gcd_import(f"{__package__}.isolate")
+        layer._warm(names)
+    except BaseException:  # recorded by the service; its first call raises it
+        pass

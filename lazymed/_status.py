@@ -4,8 +4,8 @@
 import dataclasses
 import sys
 
+from ._config import DEFAULTS
 from ._install import is_installed
-from ._keys import DEFAULTS
 from ._registry import REGISTRY
 
 

@@ -8,14 +8,14 @@ which keeps ``import lazymed; lazymed.install()`` within its start-up budget.
 import itertools
 import math
 
+from ._config import ENV_PREFIX, FALSE_WORDS, RESERVED_ENV, SCHEMA, TRUE_WORDS
 from ._errors import ConfigError
-from ._keys import ENV_PREFIX, FALSE_WORDS, RESERVED_ENV, SCHEMA, TRUE_WORDS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
-    from ._keys import Kind, Schema
+    from ._config import Config, Kind, Schema
 
 
 def _suggest(word: str, choices: "Iterable[str]") -> str:
@@ -392,3 +392,51 @@ def validate_document(
             raise ConfigError(f"{where}: profiles cannot be nested")
         profiles[name] = validate_table(ptable, SCHEMA, where)
     return table, profiles
+
+
+def check_install_arguments(config: object, profile: object) -> "str | None":
+    """``install()``'s ``config`` as a path string (``os.PathLike`` converted); ConfigError
+    naming the keyword for a value of the wrong type (a path as ``str`` or ``os.PathLike``; a
+    profile name as ``str``), or a NUL byte in the path."""
+    import os
+
+    if profile is not None and not isinstance(profile, str):
+        raise ConfigError(
+            f"install() keyword 'profile': expected a profile name (str), got "
+            f"{type(profile).__name__} {profile!r}"
+        )
+    if config is None:
+        return None
+    path = os.fspath(config) if isinstance(config, os.PathLike) else config
+    if not isinstance(path, str):
+        raise ConfigError(
+            f"install() keyword 'config': expected the path of a pyproject.toml (str or "
+            f"os.PathLike), got {type(config).__name__} {config!r}"
+        )
+    if "\0" in path:
+        raise ConfigError(f"install() keyword 'config': {path!r} contains a NUL byte")
+    return path
+
+
+def reinstall_message(current: "Config | None", new: "Config") -> str:
+    """Why a second ``install()`` is refused: where each configuration came from and the keys
+    (and profile, file) in which they differ."""
+
+    def origin(cfg: "Config | None") -> str:
+        if cfg is None:
+            return "nothing"
+        return cfg.path or "install() keywords / LAZYMED_* variables"
+
+    differing = []
+    if current is not None:
+        keys = sorted(set(current.table) | set(new.table))
+        differing = [k for k in keys if current.table.get(k) != new.table.get(k)]
+        if current.profile != new.profile:
+            differing.append(f"profile ({current.profile!r} -> {new.profile!r})")
+        if current.path != new.path:
+            differing.append(f"file ({current.path} -> {new.path})")
+    return (
+        f"lazymed is already installed with a different configuration (from {origin(current)}); "
+        f"this one (from {origin(new)}) differs in: {', '.join(differing) or 'settings'}. "
+        "Call lazymed.uninstall() first, or install once per process."
+    )

@@ -60,7 +60,7 @@ def import_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
         _cpython.unpatch()
         _registry.REGISTRY.reset()
     assert not leaked, f"lazymed.uninstall() left finders on sys.meta_path: {leaked}"
-    assert not patched, "lazymed left importlib._bootstrap._lock_unlock_module patched"
+    assert not patched, "lazymed left _lock_unlock_module or _is_initializing patched"
     assert pep810_left == pep810, f"lazymed.uninstall() left PEP 810 state: {pep810_left}"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from lazymed._keys import ENV_PREFIX
+from lazymed._config import ENV_PREFIX
 from lazymed.check._problems import ModuleReport, Report, source_kind
 
 SCHEMA = "lazymed.check/1"

@@ -1,5 +1,5 @@
 """``[tool.lazymed.memory]`` resolved for this process: percentages applied to the container's
-limit, thresholds in bytes and in order. The keys themselves are declared in core ``_keys.py``
+limit, thresholds in bytes and in order. The keys themselves are declared in core ``_config.py``
 and validated by the core; this adds what needs the running process (the cgroup limit)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .._config import MEMORY_DEFAULTS
 from .._errors import ConfigError
-from .._keys import MEMORY_DEFAULTS
 from .._validate import check_thresholds
 from ._levels import Thresholds
 from ._sample import Cgroup

@@ -1,4 +1,4 @@
-"""``[tool.lazymed.web]`` resolved: the validated table (declared in core ``_keys.py``) plus
+"""``[tool.lazymed.web]`` resolved: the validated table (declared in core ``_config.py``) plus
 keyword arguments, with the checks that need more than a kind (the prefix's shape)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .._config import WEB, WEB_DEFAULTS
 from .._errors import ConfigError
-from .._keys import WEB, WEB_DEFAULTS
 from .._validate import validate_table
 
 # A URL path prefix: "/a/b", lower/upper letters, digits, "-", "_", "."; no trailing slash.

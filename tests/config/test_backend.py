@@ -51,9 +51,10 @@ def test_auto_falls_back_to_the_finder(pkgs: Packages) -> None:
 
 @before_315
 def test_deep_with_auto_before_315_warns_that_it_is_ignored() -> None:
-    with pytest.warns(LazymedWarning, match=r"deep .* ignored.*3\.15"):
+    with pytest.warns(LazymedWarning, match=r"deep .* ignored.*3\.15") as caught:
         lazymed.install(lazy=["deep_lm"], backend="auto", deep=["deep_lm"])
     assert lazymed.status().backend == "finder"
+    assert caught[0].filename == __file__  # attributed to the install() call, not to lazymed
 
 
 def test_deep_with_the_finder_is_a_config_error() -> None:

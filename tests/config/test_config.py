@@ -14,7 +14,7 @@ import pytest
 from conftest import Packages, run_python
 
 import lazymed
-from lazymed import ConfigError, LazymedWarning, _pyproject
+from lazymed import ConfigError, LazymedWarning, _config
 from lazymed._config import load_config
 
 from ._util import REPORT, finders, last_json, subprocess_env, write_pyproject, write_script
@@ -686,13 +686,13 @@ def test_no_warning_when_nothing_registered_was_imported(
 def parse_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Paths the loader parsed with tomllib (a spy: the real parser still runs)."""
     calls: list[str] = []
-    real = _pyproject._parse
+    real = _config._parse
 
     def spy(path: str) -> dict[str, object] | None:
         calls.append(path)
         return real(path)
 
-    monkeypatch.setattr(_pyproject, "_parse", spy)
+    monkeypatch.setattr(_config, "_parse", spy)
     return calls
 
 
@@ -848,7 +848,7 @@ def test_cache_dir_below_a_file_is_harmless(
 
 def test_cache_entry_that_cannot_be_replaced_is_harmless(tmp_path: Path) -> None:
     path = write_pyproject(tmp_path / "proj", '[tool.lazymed]\nlazy = ["a"]\n')
-    entry = _pyproject._cache_file(str(path))
+    entry = _config._cache_file(str(path))
     assert entry is not None
     Path(entry).mkdir(parents=True)  # a directory where the cache file should go
     assert load_config(path).lazy == ("a",)

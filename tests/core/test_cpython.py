@@ -62,6 +62,17 @@ def test_resolve_complete_on_a_verified_version_is_no_problem() -> None:
     assert found["_find_spec_code"] is sys.modules["_frozen_importlib"]._find_spec.__code__
 
 
+def test_resolve_needs_is_initializing_from_3_15_only() -> None:
+    fake_b, fake_e = _stand_ins()
+    if hasattr(fake_b, "_is_initializing"):
+        del fake_b._is_initializing
+    _found, problem = _cpython.resolve(fake_b, fake_e, (3, 15))
+    assert problem == (
+        "Python 3.15 lacks interpreter internals lazymed needs: _frozen_importlib._is_initializing"
+    )
+    assert _cpython.resolve(fake_b, fake_e, (3, 14))[1] is None
+
+
 def test_install_fails_closed_and_warns_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_cpython, "PROBLEM", "Python 3.99 is not one lazymed was verified on")
     with pytest.warns(lazymed.LazymedWarning, match=r"does nothing: Python 3\.99.*stays eager"):

@@ -113,14 +113,14 @@ def test_core_import_path_is_standard_library_only(tmp_path: Path) -> None:
 
 INSTALL_PATH = {
     "lazymed",
-    "lazymed._keys",
     "lazymed._cpython",
-    "lazymed._pyproject",
     "lazymed._config",
     "lazymed._registry",
     "lazymed._finder",
     "lazymed._install",
 }
+if hasattr(sys, "set_lazy_imports_filter"):  # PEP 810 (3.15+): the finder's recording filter
+    INSTALL_PATH.add("lazymed._backend")
 
 
 def test_install_path_modules_are_exactly_these(tmp_path: Path) -> None:
@@ -145,6 +145,21 @@ def test_install_path_modules_are_exactly_these(tmp_path: Path) -> None:
     assert {m for m in at_install if m.startswith("lazymed")} == INSTALL_PATH
     assert value == 3
     assert not {"dis", "opcode", "_opcode_metadata", "lazymed._validate"} & set(later)
+
+
+def test_backend_module_is_read_only_when_there_is_a_choice(tmp_path: Path) -> None:
+    """lazymed._backend is off the default install path before 3.15, and read as soon as a
+    backend other than the finder (or deep) is configured, wherever the interpreter is."""
+    (tmp_path / "pyproject.toml").write_text('[tool.lazymed]\nlazy = ["json"]\n')
+    env = {"LAZYMED_CACHE_DIR": str(tmp_path / "cache")}
+    code = """
+        import sys, json, lazymed
+        lazymed.install(backend={backend!r})
+        print(json.dumps("lazymed._backend" in sys.modules))
+        """
+    pep810 = hasattr(sys, "set_lazy_imports_filter")
+    assert run_json(code.format(backend="finder"), cwd=tmp_path, env=env) is pep810
+    assert run_json(code.format(backend="auto"), cwd=tmp_path, env=env) is True
 
 
 def test_config_cache_keeps_tomllib_off_the_second_start(tmp_path: Path) -> None:

@@ -203,6 +203,18 @@ ORACLE_CASES = {
         },
         "import o6.plugin\nresult2 = o6.COUNT\nresult = type(o6.plugin).__name__\n",
     ),
+    # the same through importlib.import_module (3.15's _find_and_load asks _is_initializing
+    # instead of calling _lock_unlock_module: the route must run the plugin there too)
+    "import_module_side_effect": (
+        {
+            "o7/__init__.py": (
+                "REG = []\nimport importlib\nimportlib.import_module('.plugin', __name__)\n"
+                "COUNT = len(REG)\n"
+            ),
+            "o7/plugin.py": "import o7\no7.REG.append('plugin')\n",
+        },
+        "import o7.plugin\nresult2 = o7.COUNT\nresult = type(o7.plugin).__name__\n",
+    ),
     "star_import": (
         {"o4/__init__.py": "__all__ = ['a']\na = 1\nb = 2\n"},
         "from o4 import *\nresult = sorted(k for k in dir() if k in 'ab')\nresult2 = a\n",
@@ -458,3 +470,28 @@ def test_package_binding_of_a_submodule_name_equals_eager(tmp_path: Path, case: 
         assert proc.returncode == 0, proc.stderr
         outputs.append(json.loads(proc.stdout.splitlines()[-1]))
     assert outputs[1] == outputs[0]
+
+
+def test_import_module_in_the_package_runs_a_pending_submodule_there(pkgs: Packages) -> None:
+    """A package whose code calls ``importlib.import_module`` on a submodule that is still
+    pending runs it at that call, as eager CPython has, and its error reaches the call (on 3.15
+    through the ``_is_initializing`` route, on 3.11-3.14 through ``_lock_unlock_module``)."""
+    pkgs.module(
+        "im",
+        "import importlib\nORDER = []\n"
+        "importlib.import_module('.good', __name__)\nORDER.append('im')\n"
+        "try:\n    importlib.import_module('.bad', __name__)\n"
+        "except ZeroDivisionError as exc:\n    CAUGHT = repr(exc)\n",
+        package=True,
+    )
+    pkgs.module("im.good", "import im\nim.ORDER.append('good')\n")
+    pkgs.module("im.bad", "1 / 0\n")
+    lazymed.install(lazy=["im"])
+    import im.bad
+    import im.good
+
+    assert pkgs.runs == []
+    assert im.ORDER == ["good", "im"]  # first use: im runs, and im.good at its import_module
+    assert im.CAUGHT.startswith("ZeroDivisionError")
+    assert pkgs.runs == ["im", "im.good", "im.bad"]
+    assert "im.bad" not in sys.modules  # a failed import leaves no entry, as eager
