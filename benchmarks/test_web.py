@@ -169,8 +169,7 @@ def fill_seconds(env: dict[str, str]) -> tuple[dict[str, float], dict[str, Any]]
     """Seconds each time-filled bounded structure needs to fill, from the configuration the
     server runs with (the app's pyproject.toml and ``env``'s overrides, read by lazymed's own
     loader), and the settings used."""
-    from lazymed._config import load_config
-    from lazymed._keys import MEMORY_DEFAULTS, WEB_DEFAULTS
+    from lazymed._config import MEMORY_DEFAULTS, WEB_DEFAULTS, load_config
 
     config = load_config(start_dir=str(APP_DIR), environ=env)
     memory = {**MEMORY_DEFAULTS, **config.table.get("memory", {})}
