@@ -115,6 +115,17 @@ find_and_load_unlocked_code: "CodeType | None" = _found["_find_and_load_unlocked
 handle_fromlist_code: "CodeType | None" = _found["_handle_fromlist_code"]  # type: ignore[assignment]
 get_module_lock: "Callable[[str], Any]" = _found["_get_module_lock"]  # type: ignore[assignment]
 DeadlockError: "type[BaseException]" = _found["_DeadlockError"] or RuntimeError  # type: ignore[assignment]
+
+
+class _NoImportCycleError(Exception):
+    """Never raised: what :data:`ImportCycleError` is before 3.15 (so ``except`` clauses work)."""
+
+
+#: PEP 810's ``ImportCycleError`` (3.15+: raised when a ``lazy import`` is asked for while it is
+#: being resolved); a class nothing raises before 3.15.
+ImportCycleError: "type[BaseException]" = getattr(
+    sys.modules["builtins"], "ImportCycleError", _NoImportCycleError
+)
 #: ``importlib.import_module`` without importing importlib.
 gcd_import: "Callable[[str], ModuleType]" = _found["_gcd_import"]  # type: ignore[assignment]
 if TYPE_CHECKING:
