@@ -744,3 +744,48 @@ def test_the_importlib_route_goes_when_the_last_pending_module_fails_uninstalled
     bootstrap = sys.modules["_frozen_importlib"]
     assert bootstrap._lock_unlock_module is _cpython.original_lock_unlock
     assert getattr(bootstrap, "_is_initializing", None) is _cpython.original_is_initializing
+
+
+def test_the_route_loads_only_pending_modules_of_lazymed(
+    pkgs: Packages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the route is patched in (a pending module exists), every import_module() of a
+    module in sys.modules passes through it (3.15: _is_initializing; 3.11-3.14: when it is
+    initialising, _lock_unlock_module). It must run nothing but lazymed's pending modules:
+    modules it does not manage, loaded or half-initialised (circular), are left as they are."""
+    from lazymed import _load
+
+    loaded: list[str] = []
+    real_load = _load.load
+
+    def recording_load(state: _load.Pending, *args: object, **kwargs: object) -> None:
+        loaded.append(state.name)
+        real_load(state, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_load, "load", recording_load)
+    pkgs.module(
+        "cr",
+        "import importlib, sys\nimport cr_plain\nbefore = dict(sys.modules)\n"
+        "SAME = [importlib.import_module(n) is before[n] for n in ('json', 'cr_plain', 'os')]\n"
+        "UNCHANGED = dict(sys.modules) == before\n"
+        "importlib.import_module('cq')\n",
+        package=True,
+    )
+    pkgs.module("cq", "X = 1\n")
+    pkgs.module(
+        "cr_plain",
+        "import importlib\nA = 1\nme = importlib.import_module('cr_plain')\n"
+        "PARTIAL = not hasattr(me, 'PARTIAL')\n",
+    )
+    import json  # noqa: F401  # loaded before, as the program's other imports are
+
+    lazymed.install(lazy=["cr", "cq"])
+    import cq  # noqa: F401
+    import cr
+
+    assert _load.pending(sys.modules["cq"]) is not None  # the route is needed, patched in
+    assert cr.SAME == [True, True, True]
+    assert cr.UNCHANGED
+    assert sys.modules["cr_plain"].PARTIAL  # the half-initialised module, as eager
+    assert loaded == ["cq"]  # the pending module the package imported, nothing else
+    assert pkgs.runs == ["cr", "cr_plain", "cq"]
