@@ -342,6 +342,11 @@ def _execute(
     try:
         assert state.loader is not None
         state.loader.exec_module(module)
+        if entry_before is module and name not in sys.modules:
+            # Its code deleted its own entry: importlib's _load_unlocked fails such an import
+            # with KeyError (it pops the entry to move it last), and 3.15's _find_and_load
+            # would otherwise import it afresh after the _is_initializing route ran it.
+            raise KeyError(name)
     except BaseException as exc:
         stack.pop()
         namespace.clear()

@@ -789,3 +789,26 @@ def test_the_route_loads_only_pending_modules_of_lazymed(
     assert sys.modules["cr_plain"].PARTIAL  # the half-initialised module, as eager
     assert loaded == ["cq"]  # the pending module the package imported, nothing else
     assert pkgs.runs == ["cr", "cr_plain", "cq"]
+
+
+def test_a_pending_module_that_removes_its_own_entry_fails_its_import_once(
+    pkgs: Packages,
+) -> None:
+    """importlib's _load_unlocked fails an import whose module deleted its own sys.modules entry
+    with KeyError (it pops the entry to move it last). Through the route, eager's values:
+    the package catches KeyError('sd.sub') and the submodule ran once (on 3.15 _find_and_load
+    would otherwise import it afresh, running it twice; on 3.11-3.14 nothing failed)."""
+    pkgs.module(
+        "sd",
+        "import importlib\ntry:\n    importlib.import_module('sd.sub')\n"
+        "except KeyError as e:\n    CAUGHT = repr(e)\n",
+        package=True,
+    )
+    pkgs.module("sd.sub", "import sys\ndel sys.modules[__name__]\n")
+    lazymed.install(lazy=["sd"])
+    import sd.sub  # noqa: F401
+
+    assert pkgs.runs == []
+    assert sys.modules["sd"].CAUGHT == "KeyError('sd.sub')"
+    assert pkgs.runs == ["sd", "sd.sub"]
+    assert "sd.sub" not in sys.modules
