@@ -45,6 +45,10 @@ OPCODES = {
 }
 
 
+#: The attribute a hook of ours carries: importlib's function it stands in for.
+_ORIGINAL = "_lazymed_original"
+
+
 def resolve(
     bootstrap: object, external: object, version: "tuple[int, int]"
 ) -> "tuple[dict[str, object], str | None]":
@@ -87,6 +91,11 @@ def resolve(
     found["_is_initializing"] = getattr(bootstrap, "_is_initializing", None)
     if version >= (3, 15) and found["_is_initializing"] is None:
         missing.append("_frozen_importlib._is_initializing")
+    for name in ("_lock_unlock_module", "_is_initializing"):
+        # A hook of an earlier copy of lazymed, still patched in (its modules were removed from
+        # sys.modules and imported again): importlib's own function is the one it stands for,
+        # else unpatch() would put the hook back for good and patched() would not see it.
+        found[name] = getattr(found[name], _ORIGINAL, found[name])
     where = f"Python {version[0]}.{version[1]}"
     if version not in VERIFIED:
         verified = ", ".join(f"{v[0]}.{v[1]}" for v in sorted(VERIFIED))
@@ -115,6 +124,17 @@ find_and_load_unlocked_code: "CodeType | None" = _found["_find_and_load_unlocked
 handle_fromlist_code: "CodeType | None" = _found["_handle_fromlist_code"]  # type: ignore[assignment]
 get_module_lock: "Callable[[str], Any]" = _found["_get_module_lock"]  # type: ignore[assignment]
 DeadlockError: "type[BaseException]" = _found["_DeadlockError"] or RuntimeError  # type: ignore[assignment]
+
+
+class _NoImportCycleError(Exception):
+    """Never raised: what :data:`ImportCycleError` is before 3.15 (so ``except`` clauses work)."""
+
+
+#: PEP 810's ``ImportCycleError`` (3.15+: raised when a ``lazy import`` is asked for while it is
+#: being resolved); a class nothing raises before 3.15.
+ImportCycleError: "type[BaseException]" = getattr(
+    sys.modules["builtins"], "ImportCycleError", _NoImportCycleError
+)
 #: ``importlib.import_module`` without importing importlib.
 gcd_import: "Callable[[str], ModuleType]" = _found["_gcd_import"]  # type: ignore[assignment]
 if TYPE_CHECKING:
@@ -212,8 +232,10 @@ def patch_lock_unlock(hook: "Callable[[str], None]") -> None:
     """Route importlib's ``_lock_unlock_module`` (called by CPython's
     ``import_ensure_initialized`` for a module whose ``__spec__._initializing`` is true) through
     ``hook``, which must defer to :data:`original_lock_unlock` for modules it does not own.
-    Undone by :func:`unpatch`."""
+    Undone by :func:`unpatch`. The hook carries importlib's function (``_lazymed_original``),
+    which :func:`resolve` reads in a later copy of lazymed."""
     if _bootstrap is not None and _bootstrap._lock_unlock_module is not hook:
+        setattr(hook, _ORIGINAL, original_lock_unlock)
         setattr(_bootstrap, "_lock_unlock_module", hook)  # noqa: B010  # typed module
 
 
@@ -243,7 +265,8 @@ original_is_initializing: "Callable[[object], bool] | None" = _found["_is_initia
 def patch_is_initializing(hook: "Callable[[object], bool]") -> None:
     """Python 3.15+: route importlib's ``_is_initializing(module)`` through ``hook``, which must
     return what :data:`original_is_initializing` returns after doing its own work. No-op before
-    3.15. Undone by :func:`unpatch`.
+    3.15. Undone by :func:`unpatch`; the hook carries importlib's function as
+    :func:`patch_lock_unlock`'s does.
 
     Why: 3.15's ``importlib._bootstrap._find_and_load``, reworked for the import deadlocks of
     gh-83065 (python/cpython#137196) and gh-159963 (its ``_resolve_parents``), no longer calls
@@ -257,6 +280,7 @@ def patch_is_initializing(hook: "Callable[[object], bool]") -> None:
         and original_is_initializing is not None
         and _bootstrap._is_initializing is not hook
     ):
+        setattr(hook, _ORIGINAL, original_is_initializing)
         setattr(_bootstrap, "_is_initializing", hook)  # noqa: B010  # typed module
 
 

@@ -20,6 +20,7 @@ import sys
 from ._cpython import (
     DeadlockError,
     ModuleSpec,
+    gcd_import,
     get_module_lock,
     getframe,
     original_is_initializing,
@@ -226,7 +227,11 @@ def load(
     on the parent package. ``False``: a use after the import statement succeeded; a failed load
     keeps the module bound on its parent, so the next access through the parent retries too.
     """
-    load_parents(state.name, caller)
+    try:
+        load_parents(state.name, caller)
+    except BaseException:
+        _detach_unrun(state)
+        raise
     if pending(state.module) is not state:
         return  # a parent's code imported and used this module
     lock = get_module_lock(state.name)
@@ -257,12 +262,32 @@ def load(
         )
 
 
+def _detach_unrun(state: "Pending") -> None:
+    # A parent package failed to run, so this module never ran: as after an eager `import a.b`
+    # whose `a` failed, there is no sys.modules entry for it (a later import finds it afresh and
+    # gets this object back, see LazyLoader.create_module; its next use retries the parents).
+    if pending(state.module) is not state or state.loading_tid is not None:
+        return
+    if sys.modules.get(state.name) is state.module:
+        del sys.modules[state.name]
+    state.detached = True
+    state.record.detached = state
+    if not REGISTRY.installed:
+        release_route()
+
+
 def load_parents(name: str, caller: "FrameType | None") -> None:
     """Run the pending lazy parent packages of ``name``, outermost first: a module that is about
-    to run needs them run before it, as eager import order guarantees."""
+    to run needs them run before it, as eager import order guarantees. A parent missing from
+    ``sys.modules`` (its load failed, or the program removed it) is imported first, as
+    importlib's ``_find_and_load_unlocked`` does before a submodule: the module never runs
+    without its package. Raises what that import or a parent's code raises."""
     parent_name = name.rpartition(".")[0]
     if parent_name:
-        parent = pending(sys.modules.get(parent_name))
+        module = sys.modules.get(parent_name)
+        if module is None:
+            module = gcd_import(parent_name)  # None in sys.modules: ModuleNotFoundError, as eager
+        parent = pending(module)
         if parent is None or parent.disabled or parent.loading_tid == _get_ident():
             return  # nothing pending, or our own load of it is running (partial, as eager)
         if parent.loading_tid is None:
@@ -317,6 +342,11 @@ def _execute(
     try:
         assert state.loader is not None
         state.loader.exec_module(module)
+        if entry_before is module and name not in sys.modules:
+            # Its code deleted its own entry: importlib's _load_unlocked fails such an import
+            # with KeyError (it pops the entry to move it last), and 3.15's _find_and_load
+            # would otherwise import it afresh after the _is_initializing route ran it.
+            raise KeyError(name)
     except BaseException as exc:
         stack.pop()
         namespace.clear()
@@ -340,6 +370,8 @@ def _execute(
         if spec is not None:
             spec._initializing = False
         record.failed(exc)
+        if not REGISTRY.installed:
+            release_route()  # uninstalled, and maybe this was the last pending module
         used = record.first_used_at or "an unknown site"
         what = f"{name}.{attr}" if attr else name
         exc.add_note(

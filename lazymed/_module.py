@@ -15,6 +15,7 @@ import _thread
 import sys
 
 from ._cpython import (
+    ImportCycleError,
     attribute_syntax,
     find_and_load_unlocked_code,
     find_real_spec,
@@ -74,7 +75,17 @@ class LazyModule(ModuleType):
         if state.loading_tid == _get_ident():
             # Our own load is running: a partly initialised module, as with eager import. (The
             # package's own imports of pending submodules run them through _lock_unlock_module.)
-            return _module_getattribute(self, attr)
+            try:
+                return _module_getattribute(self, attr)
+            except ImportCycleError:
+                # 3.15: the package's own `lazy from pkg import sub`, resolving, looks `pkg.sub`
+                # up, which is that very lazy import. On a plain module CPython's optional
+                # lookups (the resolution's own, IMPORT_FROM, hasattr() in _handle_fromlist)
+                # swallow the error and import the submodule; a __getattribute__ override would
+                # let it through. `pkg.sub` syntax raises it on a plain module too.
+                if attribute_syntax(getframe(1)):
+                    raise
+                raise AttributeError(f"module {state.name!r} has no attribute {attr!r}") from None
         caller = getframe(1)
         if attr in _PROBES and not attribute_syntax(caller) and _probe_absent(self, attr):
             # getattr()/hasattr() probes of tools (pytest collection, inspect.unwrap) that the

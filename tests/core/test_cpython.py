@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import types
+from pathlib import Path
 
 import pytest
 from conftest import run_python
@@ -123,3 +124,65 @@ def test_fail_closed_in_a_fresh_interpreter(setup: str, piece: str) -> None:
     assert not result["installed"]
     assert len(result["warnings"]) == 1, result
     assert piece in result["warnings"][0]
+
+
+def test_resolve_sees_through_a_hook_of_an_earlier_copy() -> None:
+    """A hook of ours still patched in stands for importlib's own function."""
+    fake_b, fake_e = _stand_ins()
+    real_lock_unlock = fake_b._lock_unlock_module
+    real_is_initializing = getattr(fake_b, "_is_initializing", None)
+
+    def hook(_arg: object) -> None:
+        raise AssertionError("never called")
+
+    hook._lazymed_original = real_lock_unlock  # type: ignore[attr-defined]
+    fake_b._lock_unlock_module = hook
+    if real_is_initializing is not None:
+
+        def hook2(_arg: object) -> bool:
+            raise AssertionError("never called")
+
+        hook2._lazymed_original = real_is_initializing  # type: ignore[attr-defined]
+        fake_b._is_initializing = hook2
+    found, problem = _cpython.resolve(fake_b, fake_e, _cpython.VERSION)
+    assert problem is None
+    assert found["_lock_unlock_module"] is real_lock_unlock
+    assert found["_is_initializing"] is real_is_initializing
+
+
+SECOND_COPY = """
+import json, sys
+sys.path.insert(0, {root!r})
+bootstrap = sys.modules["_frozen_importlib"]
+real = (bootstrap._lock_unlock_module, getattr(bootstrap, "_is_initializing", None))
+import lazymed
+lazymed.install(lazy=["lm_second_copy"])
+import lm_second_copy  # pending: the importlib route is patched in
+first_copy_patched = lazymed._cpython.patched()
+for name in [n for n in sys.modules if n == "lazymed" or n.startswith("lazymed.")]:
+    del sys.modules[name]
+import lazymed as again
+out = {{"first": first_copy_patched, "second sees it": again._cpython.patched()}}
+again.uninstall()
+again._cpython.unpatch()
+now = (bootstrap._lock_unlock_module, getattr(bootstrap, "_is_initializing", None))
+out["restored"] = now[0] is real[0] and now[1] is real[1]
+out["second says patched"] = again._cpython.patched()
+print(json.dumps(out))
+"""
+
+
+def test_a_second_copy_of_lazymed_cannot_leave_the_route_patched(tmp_path: Path) -> None:
+    """lazymed's modules removed from sys.modules and imported again while a module is pending:
+    the new copy must take importlib's own functions as the originals, not the old copy's hooks,
+    or its unpatch() would leave them in for good while patched() said False."""
+    (tmp_path / "lm_second_copy.py").write_text("X = 1\n")
+    proc = run_python(SECOND_COPY.format(root=str(tmp_path)))
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out == {
+        "first": True,
+        "second sees it": True,
+        "restored": True,
+        "second says patched": False,
+    }

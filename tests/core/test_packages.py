@@ -495,3 +495,320 @@ def test_import_module_in_the_package_runs_a_pending_submodule_there(pkgs: Packa
     assert im.CAUGHT.startswith("ZeroDivisionError")
     assert pkgs.runs == ["im", "im.good", "im.bad"]
     assert "im.bad" not in sys.modules  # a failed import leaves no entry, as eager
+
+
+# ------------------------------ importlib.import_module while a lazy package runs (3.15's route)
+# Python 3.15's _find_and_load asks _is_initializing(module) where 3.11-3.14 call
+# _lock_unlock_module(name) (lazymed/_cpython.py patch_is_initializing). Each case runs eagerly
+# and with its top package lazy, in fresh interpreters, and compares what the program saw: values,
+# sys.modules entries, the order modules ran in (lmlog.LOG), exceptions (type and message).
+
+ROUTE_HEADER = """
+import faulthandler, importlib, json, sys, threading
+faulthandler.dump_traceback_later(60, exit=True)  # a hang fails the case, with tracebacks
+sys.path.insert(0, {root!r})
+import lmlog
+{setup}
+def mods(p):
+    return sorted(k for k in sys.modules if k == p or k.startswith(p + '.'))
+def attempt(f):
+    try:
+        return f()
+    except BaseException as e:
+        return [type(e).__name__, str(e)]
+"""
+
+ROUTE_CASES: dict[str, tuple[dict[str, str], str]] = {
+    # two threads first-use the package, whose __init__ import_module()s a pending submodule
+    "two_threads_first_use": (
+        {
+            "rt1/__init__.py": (
+                "import lmlog, time, importlib\nlmlog.LOG.append('rt1 start')\ntime.sleep(0.2)\n"
+                "importlib.import_module('rt1.sub')\nlmlog.LOG.append('rt1 end')\nX = sub.V\n"
+            ),
+            "rt1/sub.py": "import lmlog\nlmlog.LOG.append('sub')\nV = 5\n",
+        },
+        "import rt1.sub\nres = []\nb = threading.Barrier(2)\n"
+        "def use():\n    b.wait()\n    import rt1\n    res.append(attempt(lambda: rt1.X))\n"
+        "ts = [threading.Thread(target=use) for _ in range(2)]\n"
+        "[t.start() for t in ts]\n[t.join(30) for t in ts]\n"
+        "out = [lmlog.LOG, res, mods('rt1'), sys.modules['rt1'].sub is sys.modules['rt1.sub']]\n",
+    ),
+    # another thread import_module()s the pending submodule while the package runs in the first
+    "other_thread_import_module": (
+        {
+            "sync_rt2.py": "import threading\nstarted = threading.Event()\n",
+            "rt2/__init__.py": (
+                "import lmlog, time, importlib, sync_rt2\nlmlog.LOG.append('rt2 start')\n"
+                "sync_rt2.started.set()\ntime.sleep(0.3)\nimportlib.import_module('rt2.sub')\n"
+                "lmlog.LOG.append('rt2 end')\nX = 1\n"
+            ),
+            "rt2/sub.py": (
+                "import lmlog, rt2\nlmlog.LOG.append('sub')\nV = 5\n"
+                "SEEN = getattr(rt2, 'X', 'unset')\n"
+            ),
+        },
+        "import sync_rt2, rt2.sub\nres = {}\n"
+        "def a():\n    import rt2\n    res['a'] = attempt(lambda: rt2.X)\n"
+        "def b():\n    sync_rt2.started.wait(30)\n"
+        "    m = importlib.import_module('rt2.sub')\n"
+        "    res['b'] = [m.V, m.SEEN, m is sys.modules['rt2.sub']]\n"
+        "ts = [threading.Thread(target=a), threading.Thread(target=b)]\n"
+        "[t.start() for t in ts]\n[t.join(30) for t in ts]\nout = [lmlog.LOG, res, mods('rt2')]\n",
+    ),
+    # the submodule's own code raises: caught by the package, then uncaught, twice
+    "submodule_raises": (
+        {
+            "rt3/__init__.py": (
+                "import lmlog, importlib, sys\ntry:\n    importlib.import_module('rt3.bad')\n"
+                "except ZeroDivisionError as e:\n    lmlog.LOG.append(repr(e))\n"
+                "lmlog.LOG.append(hasattr(sys.modules[__name__], 'bad'))\n"
+                "importlib.import_module('rt3.bad2')\nX = 1\n"
+            ),
+            "rt3/bad.py": "import lmlog\nlmlog.LOG.append('bad')\n1 / 0\n",
+            "rt3/bad2.py": "import lmlog\nlmlog.LOG.append('bad2')\nraise ValueError('boom')\n",
+        },
+        "def use():\n    import rt3.bad, rt3.bad2\n    return rt3.X\n"
+        "out = [attempt(use), mods('rt3'), attempt(use), mods('rt3'), lmlog.LOG]\n",
+    ),
+    # the submodule imports the package back (import, from-import, import_module)
+    "submodule_imports_the_package": (
+        {
+            "rt4/__init__.py": (
+                "import importlib\nA = 1\nm = importlib.import_module('rt4.sub')\n"
+                "from . import sub as s2\nSAME = m is s2\nB = 2\n"
+            ),
+            "rt4/sub.py": (
+                "import lmlog, importlib, rt4\nfrom rt4 import A\n"
+                "lmlog.LOG.append([A, getattr(rt4, 'B', None), hasattr(rt4, 'sub')])\n"
+                "lmlog.LOG.append(importlib.import_module('rt4') is rt4)\n"
+            ),
+        },
+        "from rt4 import sub\nimport rt4\n"
+        "out = [rt4.SAME, rt4.B, lmlog.LOG, mods('rt4'), rt4.sub is sys.modules['rt4.sub']]\n",
+    ),
+    # nested: pkg.a.b imported with import_module from pkg/__init__
+    "nested_package": (
+        {
+            "rt5/__init__.py": (
+                "import lmlog, importlib\nlmlog.LOG.append('rt5')\nZ = 1\n"
+                "VAL = importlib.import_module('rt5.a.b').V\nZ = 2\n"
+            ),
+            "rt5/a/__init__.py": "import lmlog\nlmlog.LOG.append('a')\n",
+            "rt5/a/b.py": (
+                "import lmlog, rt5\nlmlog.LOG.append(['b', getattr(rt5, 'Z', None)])\nV = 7\n"
+            ),
+        },
+        "import rt5.a.b\nimport rt5\n"
+        "out = [rt5.VAL, lmlog.LOG, mods('rt5'), type(rt5.a).__name__, type(rt5.a.b).__name__]\n",
+    ),
+    # relative names: import_module(package=) and __import__(level=), from inside and outside
+    "relative_names": (
+        {
+            "rt6/__init__.py": (
+                "import lmlog, importlib\nlmlog.LOG.append('rt6')\n"
+                "m1 = importlib.import_module('.sub', __name__)\n"
+                "m2 = __import__('sub2', globals(), None, ['W'], 1)\n"
+                "m3 = importlib.import_module('..c', 'rt6.a')\n"
+                "m4 = importlib.import_module('.a.b', 'rt6')\n"
+                "m5 = __import__('a.b', globals(), None, [], 1)\n"
+                "OUT = [m.__name__ for m in (m1, m2, m3, m4, m5)] + [m2.W, m4.V]\n"
+            ),
+            "rt6/sub.py": "import lmlog\nlmlog.LOG.append('sub')\n",
+            "rt6/sub2.py": "import lmlog\nlmlog.LOG.append('sub2')\nW = 2\n",
+            "rt6/c.py": "import lmlog\nlmlog.LOG.append('c')\n",
+            "rt6/a/__init__.py": "import lmlog\nlmlog.LOG.append('a')\n",
+            "rt6/a/b.py": "import lmlog\nlmlog.LOG.append('b')\nV = 9\n",
+        },
+        "m = importlib.import_module('.sub2', 'rt6')\nimport rt6.sub, rt6.c, rt6.a.b\n"
+        "out = [rt6.OUT, m.W, lmlog.LOG, mods('rt6')]\n",
+    ),
+    # importlib.reload of the pending submodule from the package's code
+    "reload_in_the_package": (
+        {
+            "rt7/__init__.py": (
+                "import lmlog, importlib\nlmlog.LOG.append('rt7')\n"
+                "m = importlib.import_module('rt7.sub')\nimportlib.reload(m)\nK = m.K\n"
+            ),
+            "rt7/sub.py": "import lmlog\nlmlog.LOG.append('sub')\nK = globals().get('K', 0) + 1\n",
+        },
+        "import rt7.sub\nr = importlib.reload(rt7.sub)\n"
+        "out = [r is sys.modules['rt7.sub'], rt7.K, rt7.sub.K, lmlog.LOG, mods('rt7')]\n",
+    ),
+    # uninstall() while the package and its submodule are pending, then import_module
+    "uninstall_while_pending": (
+        {
+            "rt8/__init__.py": (
+                "import lmlog, importlib\nlmlog.LOG.append('rt8')\n"
+                "importlib.import_module('rt8.sub')\nX = sub.V\n"
+            ),
+            "rt8/sub.py": (
+                "import lmlog, rt8\nlmlog.LOG.append(['sub', hasattr(rt8, 'X')])\nV = 3\n"
+            ),
+        },
+        "import rt8.sub\nif 'lazymed' in sys.modules:\n    lazymed.uninstall()\n"
+        "s = importlib.import_module('rt8.sub')\nout = [s.V, rt8.X, lmlog.LOG, mods('rt8')]\n",
+    ),
+    # modules lazymed does not manage, circular through import_module, inside a lazy load
+    "unmanaged_circular_import_module": (
+        {
+            "rt9/__init__.py": (
+                "import lmlog\nlmlog.LOG.append('rt9')\nimport circ_rt9\nX = circ_rt9.OUT\n"
+            ),
+            "circ_rt9.py": (
+                "import lmlog, importlib, sys\nlmlog.LOG.append('circ start')\nA = 1\n"
+                "me = importlib.import_module('circ_rt9')\n"
+                "part = importlib.import_module('circ2_rt9')\n"
+                "OUT = [me is sys.modules['circ_rt9'], hasattr(me, 'OUT'), part.R]\n"
+                "lmlog.LOG.append('circ end')\n"
+            ),
+            "circ2_rt9.py": (
+                "import lmlog, importlib\nc = importlib.import_module('circ_rt9')\n"
+                "R = [getattr(c, 'A', None), hasattr(c, 'OUT')]\nlmlog.LOG.append('circ2')\n"
+            ),
+        },
+        "import rt9\nout = [rt9.X, lmlog.LOG, mods('circ'), mods('rt9')]\n",
+    ),
+    # the middle package of a pending pkg.a.b fails while pkg import_module()s pkg.a.b: eager
+    # leaves no pkg.a.b behind, and a retry fails the same way (b never runs without a)
+    "failed_middle_package": (
+        {
+            "rta/__init__.py": (
+                "import lmlog, importlib\nlmlog.LOG.append('rta')\n"
+                "importlib.import_module('rta.a.b')\nX = 1\n"
+            ),
+            "rta/a/__init__.py": "import lmlog\nlmlog.LOG.append('a')\nraise KeyError('a broke')\n",
+            "rta/a/b.py": "import lmlog\nlmlog.LOG.append('b')\n",
+        },
+        "def use():\n    import rta.a.b\n    import rta\n    return rta.X\n"
+        "out = [attempt(use), mods('rta'), attempt(use), mods('rta'), lmlog.LOG]\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ROUTE_CASES))
+def test_import_module_while_a_lazy_package_runs_equals_eager(tmp_path: Path, case: str) -> None:
+    files, body = ROUTE_CASES[case]
+    files = {"lmlog.py": "LOG = []\n", **files}
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    tops = sorted({rel.split("/")[0] for rel in files if "/" in rel})
+    outputs = []
+    for setup in ("", f"import lazymed\nlazymed.install(lazy={tops!r})"):
+        code = ROUTE_HEADER.format(root=str(tmp_path), setup=setup) + body
+        code += "print(json.dumps(out))\n"
+        proc = run_python(code, args=["-W", "ignore", "-c", code])
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(json.loads(proc.stdout.splitlines()[-1]))
+    assert outputs[1] == outputs[0]
+
+
+def test_a_pending_submodule_never_runs_without_its_failed_package(pkgs: Packages) -> None:
+    """A held pending submodule whose package failed to run imports the package again at its
+    next use (as importlib does before a submodule), instead of running alone; its entry is gone
+    from sys.modules meanwhile, as after a failed eager ``import a.b``."""
+    pkgs.module("fm", "import importlib\nimportlib.import_module('fm.a.b')\n", package=True)
+    pkgs.module("fm.a", "raise KeyError('a broke')\n", package=True)
+    pkgs.module("fm.a.b", "V = 1\n")
+    lazymed.install(lazy=["fm"])
+    import fm.a.b
+
+    held = sys.modules["fm.a.b"]  # a pending module, as `from fm.a import b` would bind
+    with pytest.raises(KeyError, match="a broke"):
+        fm.X  # first use
+    assert not any(name.startswith("fm.a") for name in sys.modules)
+    with pytest.raises(KeyError, match="a broke"):
+        held.V
+    assert "fm.a.b" not in pkgs.runs
+    assert pkgs.runs == ["fm", "fm.a", "fm", "fm.a"]
+
+
+def test_the_importlib_route_goes_when_the_last_pending_module_fails_uninstalled(
+    pkgs: Packages,
+) -> None:
+    """After uninstall(), the patch of _lock_unlock_module (3.15: _is_initializing) lasts only
+    while a pending module is in sys.modules: a failed last load ends it too."""
+    from lazymed import _cpython
+
+    pkgs.module("fu", "1 / 0\n", package=True)
+    lazymed.install(lazy=["fu"])
+    import fu
+
+    lazymed.uninstall()
+    assert _cpython.patched()  # fu is pending: imports of it inside a lazy load still need it
+    with pytest.raises(ZeroDivisionError):
+        fu.x
+    assert "fu" not in sys.modules
+    assert not _cpython.patched()
+    bootstrap = sys.modules["_frozen_importlib"]
+    assert bootstrap._lock_unlock_module is _cpython.original_lock_unlock
+    assert getattr(bootstrap, "_is_initializing", None) is _cpython.original_is_initializing
+
+
+def test_the_route_loads_only_pending_modules_of_lazymed(
+    pkgs: Packages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the route is patched in (a pending module exists), every import_module() of a
+    module in sys.modules passes through it (3.15: _is_initializing; 3.11-3.14: when it is
+    initialising, _lock_unlock_module). It must run nothing but lazymed's pending modules:
+    modules it does not manage, loaded or half-initialised (circular), are left as they are."""
+    from lazymed import _load
+
+    loaded: list[str] = []
+    real_load = _load.load
+
+    def recording_load(state: _load.Pending, *args: object, **kwargs: object) -> None:
+        loaded.append(state.name)
+        real_load(state, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_load, "load", recording_load)
+    pkgs.module(
+        "cr",
+        "import importlib, sys\nimport cr_plain\nbefore = dict(sys.modules)\n"
+        "SAME = [importlib.import_module(n) is before[n] for n in ('json', 'cr_plain', 'os')]\n"
+        "UNCHANGED = dict(sys.modules) == before\n"
+        "importlib.import_module('cq')\n",
+        package=True,
+    )
+    pkgs.module("cq", "X = 1\n")
+    pkgs.module(
+        "cr_plain",
+        "import importlib\nA = 1\nme = importlib.import_module('cr_plain')\n"
+        "PARTIAL = not hasattr(me, 'PARTIAL')\n",
+    )
+    import json  # noqa: F401  # loaded before, as the program's other imports are
+
+    lazymed.install(lazy=["cr", "cq"])
+    import cq  # noqa: F401
+    import cr
+
+    assert _load.pending(sys.modules["cq"]) is not None  # the route is needed, patched in
+    assert cr.SAME == [True, True, True]
+    assert cr.UNCHANGED
+    assert sys.modules["cr_plain"].PARTIAL  # the half-initialised module, as eager
+    assert loaded == ["cq"]  # the pending module the package imported, nothing else
+    assert pkgs.runs == ["cr", "cr_plain", "cq"]
+
+
+def test_a_pending_module_that_removes_its_own_entry_fails_its_import_once(
+    pkgs: Packages,
+) -> None:
+    """importlib's _load_unlocked fails an import whose module deleted its own sys.modules entry
+    with KeyError (it pops the entry to move it last). Through the route, eager's values:
+    the package catches KeyError('sd.sub') and the submodule ran once (on 3.15 _find_and_load
+    would otherwise import it afresh, running it twice; on 3.11-3.14 nothing failed)."""
+    pkgs.module(
+        "sd",
+        "import importlib\ntry:\n    importlib.import_module('sd.sub')\n"
+        "except KeyError as e:\n    CAUGHT = repr(e)\n",
+        package=True,
+    )
+    pkgs.module("sd.sub", "import sys\ndel sys.modules[__name__]\n")
+    lazymed.install(lazy=["sd"])
+    import sd.sub  # noqa: F401
+
+    assert pkgs.runs == []
+    assert sys.modules["sd"].CAUGHT == "KeyError('sd.sub')"
+    assert pkgs.runs == ["sd", "sd.sub"]
+    assert "sd.sub" not in sys.modules

@@ -518,3 +518,44 @@ def test_native_from_pyproject_with_a_profile(tmp_path: Path) -> None:
     assert out["status"] == ["native", "development", "disabled", "lazy", "lazy_import"]
     assert out["other"] == "disabled"
     assert out["heavy"] == 42
+
+
+# A lazy package's own `lazy from pkg import sub` (or `lazy from . import sub`) resolves while
+# lazymed runs the package: the resolution looks `pkg.sub` up on the package, whose class is
+# still lazymed's (a __getattribute__ override). Eager CPython's optional lookup swallows the
+# ImportCycleError of that self-reference and imports the submodule; lazymed must do the same,
+# and keep the error where plain `pkg.sub` syntax meets it eagerly.
+OWN_LAZY_FROM_SUB = {
+    "attribute_syntax": "import lmlog, lf\ntry:\n    lmlog.LOG.append(type(lf.sub).__name__)\n"
+    "except BaseException as e:\n    lmlog.LOG.append(type(e).__name__)\nW = 2\n",
+    "from_import": "import lmlog, sys\nfrom lf import sub as me\n"
+    "lmlog.LOG.append(me is sys.modules[__name__])\nW = 2\n",
+    "probes": "import lmlog, lf\n"
+    "lmlog.LOG.append([hasattr(lf, 'sub'), type(getattr(lf, 'sub', None)).__name__])\nW = 2\n",
+}
+
+
+@pytest.mark.parametrize("statement", ["lazy from lf import sub", "lazy from . import sub"])
+@pytest.mark.parametrize("sub", sorted(OWN_LAZY_FROM_SUB))
+def test_a_lazy_packages_own_lazy_from_import_of_a_submodule_equals_eager(
+    tmp_path: Path, statement: str, sub: str
+) -> None:
+    (tmp_path / "lf").mkdir()
+    (tmp_path / "lmlog.py").write_text("LOG = []\n")
+    (tmp_path / "lf" / "__init__.py").write_text(
+        f"import lmlog\nlmlog.LOG.append('lf')\n{statement}\nOUT = [sub.W]\n"
+    )
+    (tmp_path / "lf" / "sub.py").write_text(OWN_LAZY_FROM_SUB[sub])
+    outputs = []
+    for setup in ("", "import lazymed\nlazymed.install(lazy=['lf'])\n"):
+        code = (
+            f"import json, sys\nsys.path.insert(0, {str(tmp_path)!r})\nimport lmlog\n{setup}"
+            "import lf.sub\nimport lf\n"
+            "print(json.dumps([lf.OUT, lmlog.LOG, sorted(k for k in sys.modules if "
+            "k.startswith('lf'))]))\n"
+        )
+        proc = run_python(code)
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(json.loads(proc.stdout.splitlines()[-1]))
+    assert outputs[1] == outputs[0]
+    assert outputs[0][0] == [2]
