@@ -13,6 +13,10 @@ from ._config import Config, check_module_name, config_error, env_flag, load_con
 from ._finder import LazyFinder
 from ._registry import LOADED, REGISTRY
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+
 _FINDER = LazyFinder()
 
 # On the install path: annotations that would build objects when each def runs (X | None,
@@ -132,6 +136,9 @@ def _fail_closed(problem: str) -> None:
 # Where PEP 810 exists (3.15+), or a backend other than the finder is asked for, install() reads
 # lazymed._backend; on 3.11-3.14 with the defaults it never does (one file less at start-up).
 _PEP810 = hasattr(sys, "set_lazy_imports_filter")
+# The lazymed._backend module install() activated, for uninstall(): kept here rather than looked
+# up in sys.modules, whose entry may have been replaced or removed since.
+_BACKEND: "list[ModuleType]" = []
 
 
 def _activate(cfg: Config) -> None:
@@ -147,9 +154,10 @@ def _activate(cfg: Config) -> None:
             assert isinstance(startup, dict)
             apply(startup)
         if _PEP810 or cfg.backend != "finder" or cfg.deep:
-            from ._backend import activate
+            from . import _backend
 
-            activate(cfg)
+            _BACKEND[:] = [_backend]  # before activate(): its undo runs if activate() fails
+            _backend.activate(cfg)
         _check_and_import(cfg)
         if startup:
             from ._startup import after_critical
@@ -224,9 +232,8 @@ def uninstall() -> None:
     """
     while _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
-    backend = sys.modules.get(f"{__package__}._backend")  # loaded only if activate() ran
-    if backend is not None:
-        backend.uninstall()
+    while _BACKEND:
+        _BACKEND.pop().uninstall()
     REGISTRY.installed = False
     # importlib's _lock_unlock_module route goes too, once no lazy module is pending (else the
     # last one to load removes it). lazymed._load exists only after a first lazy import.

@@ -345,6 +345,24 @@ def test_uninstall_restores_mode_and_filter(tmp_path: Path) -> None:
     assert out["after"] == ["normal", True, []]
 
 
+@pytest.mark.parametrize("backend", ["finder", "native"])
+def test_uninstall_undoes_the_backend_with_its_module_gone(tmp_path: Path, backend: str) -> None:
+    """install() keeps the lazymed._backend module it activated: uninstall() undoes PEP 810's
+    filter and mode even when that module's sys.modules entry was removed meanwhile."""
+    main = f"""
+        import lazymed
+        def mine(importer, name, fromlist):
+            return True
+        sys.set_lazy_imports_filter(mine)
+        lazymed.install(lazy=["heavy"], backend={backend!r})
+        del sys.modules["lazymed._backend"]
+        lazymed.uninstall()
+        report("after", [sys.get_lazy_imports(), sys.get_lazy_imports_filter() is mine])
+    """
+    out, _ = run(tmp_path, main, PKG)
+    assert out["after"] == ["normal", True]
+
+
 def test_finder_backend_keeps_the_interpreters_decisions(tmp_path: Path) -> None:
     main = """
         import lazymed
