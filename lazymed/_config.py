@@ -13,7 +13,7 @@
   keywords. Tables merge key by key; everything else (lists, strings, numbers) replaces.
 
 One module on purpose: it is on the install path, where each extra file costs ~0.1 ms (about
-1 % of a bare ``python -c pass`` here: benchmarks/README.md, install overhead), so the schema,
+1 % of a bare ``python -c pass`` here: docs/architecture.md), so the schema,
 the file and the layering are read in one import. Core layer: standard library only, and cheap:
 validation (:mod:`lazymed._validate`) is imported only on a parse-cache miss, for environment
 overrides or keywords that need it, or to explain an error.
