@@ -176,7 +176,8 @@ def fill_seconds(env: dict[str, str]) -> tuple[dict[str, float], dict[str, Any]]
     """Seconds each time-filled bounded structure needs to fill, from the configuration the
     server runs with (the app's pyproject.toml and ``env``'s overrides, read by lazymed's own
     loader), and the settings used."""
-    from lazymed._config import MEMORY_DEFAULTS, WEB_DEFAULTS, load_config
+    from lazymed._config import load_config
+    from lazymed._schema import MEMORY_DEFAULTS, WEB_DEFAULTS
 
     config = load_config(start_dir=str(APP_DIR), environ=env)
     memory = {**MEMORY_DEFAULTS, **config.table.get("memory", {})}

@@ -1,22 +1,22 @@
-"""The configuration: the ``[tool.lazymed]`` schema, the file, and the layers over it.
+"""The configuration: the file, its parse cache, and the layers over it.
 
-* **Schema** — every ``[tool.lazymed]`` key with its kind and default, the ``LAZYMED_*`` names and
-  the boolean words. Each layer above the core (memory, startup, web, isolate, ...) declares its
-  sub-table here as data, so the core validates the whole document without importing any layer.
 * **File** — finding ``pyproject.toml`` and reading its table through a parse cache (``tomllib``
-  costs ~10 ms to import): the parsed table, and once validated its validated form, are cached
-  with :mod:`marshal`, keyed by the file's path, size, mtime, ctime and inode (as CPython
-  validates bytecode caches) and by the schema's own marshal bytes; a hit costs one ``stat`` and
-  one read.
+  costs ~10 ms to import): the parsed table, and once validated its validated form with the
+  defaults it was validated against, are cached with :mod:`marshal`, keyed by the file's path,
+  size, mtime, ctime and inode (as CPython validates bytecode caches) and by the size and mtime
+  of :mod:`lazymed._schema`'s source; a hit costs two ``stat`` calls and one read.
 * **Layers**, lowest first: defaults < the file's ``[tool.lazymed]`` < the active profile
   ``[tool.lazymed.profiles.NAME]`` < environment variables ``LAZYMED_*`` < ``install()``
   keywords. Tables merge key by key; everything else (lists, strings, numbers) replaces.
+* The ``LAZYMED_*`` names with a meaning of their own and the boolean words.
 
-One module on purpose: it is on the install path, where each extra file costs ~0.1 ms (about
-1 % of a bare ``python -c pass`` here: docs/architecture.md), so the schema,
-the file and the layering are read in one import. Core layer: standard library only, and cheap:
-validation (:mod:`lazymed._validate`) is imported only on a parse-cache miss, for environment
-overrides or keywords that need it, or to explain an error.
+On the install path, where each extra file costs ~0.1 ms (about 1 % of a bare ``python -c
+pass`` here: docs/architecture.md), so the file and the layering are read in one import, and
+what a start-up with a cached configuration does not need stays out: the schema
+(:mod:`lazymed._schema`) is read only on a cache miss, for ``LAZYMED_*`` overrides, without a
+configuration file or to check ``isolate`` tables; validation (:mod:`lazymed._validate`) only
+on a cache miss, for environment overrides or keywords that need it, or to explain an error.
+Core layer: standard library only.
 """
 
 import marshal
@@ -31,10 +31,7 @@ if TYPE_CHECKING:
 
     from ._errors import ConfigError
 
-    Kind = tuple[object, ...]
-    Schema = dict[str, Kind]
-
-# =========================================================================== schema
+# =========================================================================== names
 ENV_PREFIX = "LAZYMED_"
 #: Environment variables with a meaning of their own (not setting overrides).
 RESERVED_ENV = {
@@ -45,160 +42,13 @@ RESERVED_ENV = {
     "LAZYMED_WEB_TOKEN": "bearer token of the /memory endpoints ([tool.lazymed.web] token_env)",
 }
 
-# A kind is a tuple whose first item names it; _validate.py interprets them:
-# ("modules",), ("choice", options), ("bool",), ("str",), ("int"|"number", minimum[, maximum]),
-# ("ref",) a "module:attribute" reference, ("table", schema),
-# ("named", schema, required keys): a table of tables, one per user-chosen name, each with the
-# fixed sub-schema (names: lower-case letters, digits, single underscores).
-MODULES: "Kind" = ("modules",)
-
-# [tool.lazymed.isolate.NAME]: a service run in a worker process (lazymed/isolate/). Data only:
-# the core validates it without importing the layer.
-ISOLATE: "Schema" = {
-    "factory": ("ref",),
-    "backend": ("choice", ("process", "ray")),
-    "start_method": ("choice", ("spawn", "forkserver")),
-    "warm": ("bool",),
-    "idle_timeout_s": ("number", 0),
-    "call_timeout_s": ("number", 0),
-    "start_timeout_s": ("number", 0),
-    "max_rss_mb": ("number", 0),
-    "rss_check_interval_s": ("number", 0),
-    "max_restarts": ("int", 0),
-    "restart_window_s": ("number", 0),
-    "restart_backoff_s": ("number", 0),
-    "ray_address": ("str",),
-}
-#: Defaults of each [tool.lazymed.isolate.NAME] table (0 means "no limit" for the *_s/_mb keys).
-ISOLATE_DEFAULTS: "dict[str, object]" = {
-    "backend": "process",
-    "start_method": "spawn",
-    "warm": False,
-    "idle_timeout_s": 0,
-    "call_timeout_s": 0,
-    "start_timeout_s": 300.0,
-    "max_rss_mb": 0,
-    "rss_check_interval_s": 1.0,
-    "max_restarts": 5,
-    "restart_window_s": 60.0,
-    "restart_backoff_s": 0.5,
-    "ray_address": "",
-}
-# Resident-memory thresholds: megabytes (a number >= 0) or a percentage string ("70%") of the
-# container's limit (cgroup v2 memory.max, else memory.high), resolved by lazymed.memory.
-MB_OR_PERCENT: "Kind" = ("mb_or_percent",)
-# Names of governor actions (built in: gc, clear_caches, malloc_trim; registered by layers:
-# stop_isolated, evict; users add their own). "*" means every action registered for the level.
-ACTIONS: "Kind" = ("names",)
-
-# [tool.lazymed.memory]: the memory governor (lazymed/memory/). Thresholds in order
-# budget_mb <= warning_mb < critical_mb < emergency_mb (checked after percentages resolve).
-MEMORY: "Schema" = {
-    "enabled": ("bool",),
-    "budget_mb": MB_OR_PERCENT,
-    "warning_mb": MB_OR_PERCENT,
-    "critical_mb": MB_OR_PERCENT,
-    "emergency_mb": MB_OR_PERCENT,
-    "vms_alert_mb": MB_OR_PERCENT,
-    "interval_s": ("number", 0.01, 3600),
-    "hysteresis": ("number", 0, 0.9),
-    "min_dwell_s": ("number", 0, 86400),
-    "history": ("int", 1, 100000),
-    "evictable": MODULES,
-    "warning_actions": ACTIONS,
-    "critical_actions": ACTIONS,
-    "emergency_actions": ACTIONS,
-    "leak_warmup_s": ("number", 0, 86400 * 7),
-    "leak_window_s": ("number", 1, 86400 * 7),
-    "leak_min_slope_mb_h": ("number", 0, 1e9),
-    "leak_min_r2": ("number", 0, 1),
-}
-MEMORY_DEFAULTS: "dict[str, object]" = {
-    "enabled": True,
-    "budget_mb": 50,
-    "warning_mb": 100,
-    "critical_mb": 200,
-    "emergency_mb": 500,
-    "vms_alert_mb": 500,
-    "interval_s": 1.0,
-    "hysteresis": 0.1,
-    "min_dwell_s": 5.0,
-    "history": 256,
-    "evictable": (),
-    "warning_actions": ("*",),
-    "critical_actions": ("*",),
-    "emergency_actions": ("*",),
-    "leak_warmup_s": 120.0,
-    "leak_window_s": 600.0,
-    "leak_min_slope_mb_h": 10.0,
-    "leak_min_r2": 0.8,
-}
-# [tool.lazymed.web]: the /memory endpoints (lazymed/web/). Off unless enabled; the token is read
-# from the environment variable named by token_env (never from the file).
-WEB: "Schema" = {
-    "enabled": ("bool",),
-    "prefix": ("str",),
-    "token_env": ("str",),
-    "public_stats": ("bool",),
-    "loopback_only": ("bool",),
-    "optimize_interval_s": ("number", 0, 86400),
-    "max_body_bytes": ("int", 0, 1 << 30),
-    "history": ("int", 2, 100000),
-    "sample_interval_s": ("number", 0, 3600),
-}
-WEB_DEFAULTS: "dict[str, object]" = {
-    "enabled": False,
-    "prefix": "/memory",
-    "token_env": "LAZYMED_WEB_TOKEN",
-    "public_stats": False,
-    "loopback_only": False,
-    "optimize_interval_s": 10.0,
-    "max_body_bytes": 65536,
-    "history": 512,
-    "sample_interval_s": 5.0,
-}
-
-# [tool.lazymed.startup]: applied by install() (lazymed/_startup.py); absent = nothing applied.
-STARTUP: "Schema" = {
-    "max_threads": ("int", 1),  # native thread pools (OMP/OpenBLAS/MKL/BLIS/numexpr/Rayon)
-    "malloc_arena_max": ("int", 1, 2**31 - 1),  # glibc mallopt(M_ARENA_MAX), a C int
-    "malloc_trim_threshold": ("int", 0, 2**31 - 1),  # bytes; glibc mallopt(M_TRIM_THRESHOLD)
-    "gc_freeze": ("bool",),  # gc.freeze() after the critical modules load
-    "gc_thresholds": ("ints", 0, 3),  # gc.set_threshold(*values): 1 to 3 integers >= 0
-    "warm": MODULES,  # loaded in one background thread (after warm_after_s, or lazymed.warm())
-    "warm_after_s": ("number", 0),
-    "prefork": MODULES,  # loaded in a pre-fork server's master (lazymed.integrations.gunicorn)
-}
-# The schema of [tool.lazymed]. Sub-tables are ("table", {key: kind}) entries, declared here (never
-# registered at import time from above); profiles and environment overrides pick them up.
-SCHEMA: "Schema" = {
-    "lazy": MODULES,
-    "critical": MODULES,
-    "from_import": ("choice", ("eager", "deferred")),
-    "disabled_modules": MODULES,
-    # Python 3.15+ (PEP 810): "native" defers with sys.set_lazy_imports; "auto" picks it where
-    # available and asked for (deep set, or -X lazy_imports=all); see docs/pep810.md.
-    "backend": ("choice", ("finder", "native", "auto")),
-    "deep": MODULES,
-    "isolate": ("named", ISOLATE, ("factory",)),
-    "memory": ("table", MEMORY),
-    "startup": ("table", STARTUP),
-    "web": ("table", WEB),
-}
-DEFAULTS: "dict[str, object]" = {
-    "lazy": (),
-    "critical": (),
-    "from_import": "eager",
-    "disabled_modules": (),
-    "backend": "finder",
-    "deep": (),
-    "isolate": {},
-    "memory": MEMORY_DEFAULTS,
-    "web": WEB_DEFAULTS,
-}
-
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("", "0", "false", "no", "off")
+
+# install() keywords that _plainly_valid accepts without reading the schema: module lists, and
+# choices with their options (tests/config/test_config.py checks these against lazymed._schema).
+KEYWORD_MODULES = ("lazy", "critical", "disabled_modules", "deep")
+KEYWORD_CHOICES = {"from_import": ("eager", "deferred"), "backend": ("finder", "native", "auto")}
 
 
 # =========================================================================== file
@@ -212,9 +62,26 @@ def config_error(message: str) -> "ConfigError":
     return ConfigError(message)
 
 
-_CACHE_VERSION = 2
-# A parse-cache entry: (raw [tool.lazymed] table, validated tables or None, stamp, cache file)
+_CACHE_VERSION = 3
+# A parse-cache entry: (raw [tool.lazymed] table, validated or None, stamp, cache file); validated
+# is (base table, {profile: table}, defaults).
 Entry = tuple[object, object, object, "str | None"]
+Validated = tuple["dict[str, object]", "dict[str, dict[str, object]]", "dict[str, object]"]
+_SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "_schema.py")
+
+
+def _schema_stamp() -> object:
+    """What identifies the schema cached tables were validated against, without reading it: the
+    size and mtime of its source (pip rewrites it on every install). Without a source (a
+    sourceless or zipped install), the schema's marshal bytes (format 2: equal data, equal
+    bytes)."""
+    try:
+        st = os.stat(_SCHEMA_FILE)
+    except OSError:
+        from . import _schema
+
+        return marshal.dumps((_schema.SCHEMA, _schema.DEFAULTS), 2)
+    return (st.st_size, st.st_mtime_ns)
 
 
 def find(start_dir: "str | None") -> "tuple[str | None, Entry | None]":
@@ -275,16 +142,8 @@ def read(path: str) -> Entry:
     except OSError as exc:
         raise config_error(f"{path}: cannot read the configuration file: {exc.strerror}") from None
     # The schema is part of the key: validated tables cached by another version stay unused.
-    # Its marshal bytes (format 2: no back-references, so equal schemas give equal bytes) cost
-    # ~4 us where repr() cost ~25 us. ctime too: `cp -p` keeps size, mtime and inode, but
-    # nothing in user space sets ctime back.
-    stamp = (
-        st.st_size,
-        st.st_mtime_ns,
-        st.st_ctime_ns,
-        st.st_ino,
-        marshal.dumps(SCHEMA, 2),  # a dict of tuples and str
-    )
+    # ctime too: `cp -p` keeps size, mtime and inode, but nothing in user space sets ctime back.
+    stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, _schema_stamp())
     cache = _cache_file(path)
     if cache is not None:
         try:
@@ -304,16 +163,17 @@ def _store(path: str, stamp: object, table: object, validated: object, cache: "s
         _write_cache(cache, (_CACHE_VERSION, path, stamp, table, validated))
 
 
-def validated_tables(
-    path: str, label: str, entry: "Entry | None" = None
-) -> "tuple[dict[str, object], dict[str, dict[str, object]]]":
-    """The validated base table and profiles of ``path``, from the cache when it has them
-    (validation runs once per file version, not once per start)."""
+def validated_tables(path: str, label: str, entry: "Entry | None" = None) -> "Validated":
+    """The validated base table and profiles of ``path``, and the defaults they were validated
+    against, from the cache when it has them (validation runs once per file version, not once
+    per start)."""
     table, validated, stamp, cache = read(path) if entry is None else entry
     if validated is None:
-        from ._validate import validate_document  # a cache miss only: off the install path
+        from ._schema import DEFAULTS  # a cache miss only: off the install path
+        from ._validate import validate_document
 
-        validated = validate_document(table if isinstance(table, dict) else {}, label)
+        base, profiles = validate_document(table if isinstance(table, dict) else {}, label)
+        validated = (base, profiles, DEFAULTS)
         _store(path, stamp, table, validated, cache)
     return validated  # type: ignore[return-value]
 
@@ -537,7 +397,12 @@ def load_config(
         path, entry = find(start_dir)
 
     label = path if path is not None else "<no pyproject.toml>"
-    table, profiles = validated_tables(path, label, entry) if path is not None else ({}, {})
+    if path is not None:
+        table, profiles, defaults = validated_tables(path, label, entry)
+    else:
+        from ._schema import DEFAULTS  # without a file only: a cache hit carries the defaults
+
+        table, profiles, defaults = {}, {}, DEFAULTS
 
     sources: dict[str, str] = {}
     _record_sources(sources, table, f"{label} [tool.lazymed]")
@@ -567,13 +432,14 @@ def load_config(
             raise config_error("install(profiles=...): profiles can only be defined in the file")
         kw_table = _plainly_valid(given)
         if kw_table is None:  # something to check in depth, or an error to explain
+            from ._schema import SCHEMA
             from ._validate import validate_table
 
             kw_table = validate_table(given, SCHEMA, "install() keyword")
         table = merge(table, kw_table)
         _record_sources(sources, kw_table, "install() keyword")
 
-    table = merge(DEFAULTS, table)
+    table = merge(defaults, table)
     result = Config(path, active, tuple(sorted(profiles)), table, sources)
     _check_roles(result)
     _check_required(result)
@@ -585,6 +451,10 @@ def load_config(
 def _check_required(cfg: "Config") -> None:
     """Keys every entry of a named-tables kind needs once all layers are merged (a profile or a
     variable may set some keys of an entry that the file defines)."""
+    if not cfg.table.get("isolate"):
+        return  # the one named-tables key; nothing to check (and no schema to read) without it
+    from ._schema import SCHEMA
+
     for key, kind in SCHEMA.items():
         if kind[0] != "named":
             continue
@@ -615,15 +485,12 @@ def _plainly_valid(given: "Mapping[str, object]") -> "dict[str, object] | None":
     same start-up path as file-only ones."""
     out: dict[str, object] = {}
     for key, value in given.items():
-        kind = SCHEMA.get(key)
-        if kind is None:
-            return None
-        if kind[0] == "modules" and isinstance(value, list | tuple):
+        if key in KEYWORD_MODULES and isinstance(value, list | tuple):
             names = tuple(value)
             if not all(_is_module_name(n) for n in names) or len(set(names)) != len(names):
                 return None
             out[key] = names
-        elif kind[0] == "choice" and isinstance(value, str) and value in kind[1]:  # type: ignore[operator]
+        elif isinstance(value, str) and value in KEYWORD_CHOICES.get(key, ()):
             out[key] = value
         else:
             return None

@@ -4,9 +4,8 @@
 import dataclasses
 import sys
 
-from ._config import DEFAULTS
-from ._install import is_installed
-from ._registry import REGISTRY
+from ._registry import REGISTRY, is_installed
+from ._schema import DEFAULTS
 
 
 @dataclasses.dataclass(frozen=True)

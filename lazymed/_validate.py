@@ -8,14 +8,16 @@ which keeps ``import lazymed; lazymed.install()`` within its start-up budget.
 import itertools
 import math
 
-from ._config import ENV_PREFIX, FALSE_WORDS, RESERVED_ENV, SCHEMA, TRUE_WORDS
+from ._config import ENV_PREFIX, FALSE_WORDS, RESERVED_ENV, TRUE_WORDS
 from ._errors import ConfigError
+from ._schema import SCHEMA
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
-    from ._config import Config, Kind, Schema
+    from ._config import Config
+    from ._schema import Kind, Schema
 
 
 def _suggest(word: str, choices: "Iterable[str]") -> str:

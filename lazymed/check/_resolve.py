@@ -84,7 +84,7 @@ def _spec_locations(spec: ModuleSpec) -> list[str] | None:
 def _other_finders() -> list[Any]:
     """``sys.meta_path`` finders other than the standard three and lazymed's own, in order
     (editable installs put theirs here)."""
-    from lazymed._finder import LazyFinder
+    from lazymed._registry import LazyFinder
 
     standard = (BuiltinImporter, FrozenImporter, PathFinder)
     return [

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import gc
 
-from .. import _startup
-from .._install import install, is_installed
+from .. import _startup, install
+from .._registry import is_installed
 
 __all__ = ["post_fork", "pre_fork", "when_ready"]
 

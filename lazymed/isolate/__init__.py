@@ -32,7 +32,7 @@ __all__ = [
 
 
 def _settings(name: str) -> dict[str, object]:
-    from .. import _config
+    from .. import _schema
     from .._config import load_config
     from .._registry import REGISTRY
 
@@ -49,7 +49,7 @@ def _settings(name: str) -> dict[str, object]:
             f"no isolated service {name!r}: add [tool.lazymed.isolate.{name}] with a factory "
             f"to {where} (services defined: {known})"
         )
-    return {**_config.ISOLATE_DEFAULTS, **tables[name]}
+    return {**_schema.ISOLATE_DEFAULTS, **tables[name]}
 
 
 def service(name: str) -> ServiceHandle:

@@ -106,7 +106,7 @@ def configure(
     """
     describe: Callable[[str], str] | None = None
     if table is not None:
-        from .._config import MEMORY
+        from .._schema import MEMORY
         from .._validate import validate_table
 
         table = validate_table(dict(table), MEMORY, "lazymed.memory.configure() [memory]")

@@ -8,8 +8,8 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .._config import MEMORY_DEFAULTS
 from .._errors import ConfigError
+from .._schema import MEMORY_DEFAULTS
 from .._validate import check_thresholds
 from ._levels import Thresholds
 from ._sample import Cgroup

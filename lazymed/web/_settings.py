@@ -8,8 +8,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .._config import WEB, WEB_DEFAULTS
 from .._errors import ConfigError
+from .._schema import WEB, WEB_DEFAULTS
 from .._validate import validate_table
 
 # A URL path prefix: "/a/b", lower/upper letters, digits, "-", "_", "."; no trailing slash.

@@ -7,7 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from lazymed._finder import LazyFinder
+from lazymed._registry import LazyFinder
 
 
 def write_pyproject(directory: Path, body: str) -> Path:

@@ -14,7 +14,7 @@ import pytest
 from conftest import Packages, run_python
 
 import lazymed
-from lazymed import ConfigError, LazymedWarning, _config
+from lazymed import ConfigError, LazymedWarning, _config, _schema
 from lazymed._config import load_config
 
 from ._util import REPORT, finders, last_json, subprocess_env, write_pyproject, write_script
@@ -748,6 +748,64 @@ def test_editing_the_file_invalidates_the_cache(tmp_path: Path, parse_calls: lis
     assert len(parse_calls) == 3  # and the new content is cached
 
 
+def test_a_changed_schema_invalidates_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parse_calls: list[str]
+) -> None:
+    # The cache is keyed by the schema's source (size, mtime), so a hit never reads lazymed._schema;
+    # tables validated against another schema (an upgrade, an edit) are not served.
+    schema_file = tmp_path / "schema" / "_schema.py"
+    schema_file.parent.mkdir()
+    schema_file.write_text("# schema\n")
+    monkeypatch.setattr(_config, "_SCHEMA_FILE", str(schema_file))
+    path = write_pyproject(tmp_path, '[tool.lazymed]\nlazy = ["a"]\n')
+    assert load_config(path).lazy == ("a",)
+    assert load_config(path).lazy == ("a",)
+    assert len(parse_calls) == 1
+    st = schema_file.stat()
+    os.utime(schema_file, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # same size
+    assert load_config(path).lazy == ("a",)
+    assert len(parse_calls) == 2
+    schema_file.write_text("# schema, edited\n")
+    assert load_config(path).lazy == ("a",)
+    assert len(parse_calls) == 3
+    assert load_config(path).lazy == ("a",)
+    assert len(parse_calls) == 3
+
+
+def test_without_the_schema_source_the_cache_keys_on_the_schema_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parse_calls: list[str]
+) -> None:
+    # A sourceless or zipped install has no _schema.py to stat: the schema's data is the key.
+    monkeypatch.setattr(_config, "_SCHEMA_FILE", str(tmp_path / "absent" / "_schema.py"))
+    path = write_pyproject(tmp_path, '[tool.lazymed]\nlazy = ["a"]\n')
+    assert load_config(path).table["memory"]["warning_mb"] == 100
+    assert load_config(path).table["memory"]["warning_mb"] == 100
+    assert len(parse_calls) == 1
+    monkeypatch.setitem(_schema.DEFAULTS, "memory", {**_schema.MEMORY_DEFAULTS, "warning_mb": 90})
+    assert load_config(path).table["memory"]["warning_mb"] == 90  # other defaults: a miss
+    assert len(parse_calls) == 2
+
+
+def test_a_cache_hit_brings_the_defaults_it_was_validated_with(tmp_path: Path) -> None:
+    path = write_pyproject(tmp_path, '[tool.lazymed]\nlazy = ["a"]\n')
+    cold = load_config(path)
+    warm = load_config(path)
+    assert warm.table == cold.table == _config.merge(_schema.DEFAULTS, cold.table)
+    assert warm.table["web"] == _schema.WEB_DEFAULTS and warm.sources == cold.sources
+
+
+def test_keyword_kinds_agree_with_the_schema() -> None:
+    # _plainly_valid's own copy of the keyword kinds (it must not read the schema at start-up).
+    import inspect
+
+    keywords = set(inspect.signature(lazymed.install).parameters) - {"config", "profile"}
+    modules = {k for k in keywords if _schema.SCHEMA[k] == _schema.MODULES}
+    choices = {k: _schema.SCHEMA[k][1] for k in keywords if _schema.SCHEMA[k][0] == "choice"}
+    assert set(_config.KEYWORD_MODULES) == modules
+    assert _config.KEYWORD_CHOICES == choices
+    assert modules | set(choices) == keywords
+
+
 def test_replacing_the_file_invalidates_the_cache(tmp_path: Path) -> None:
     path = write_pyproject(tmp_path, '[tool.lazymed]\nlazy = ["a"]\n')
     st = path.stat()
@@ -798,8 +856,8 @@ def test_corrupt_cache_file_is_ignored_and_rewritten(
         cache.write_bytes(payload)
         assert load_config(path).lazy == ("good",), payload
         version, cached_path, _stamp, table, validated = marshal.loads(cache.read_bytes())
-        assert (version, cached_path, table) == (2, str(path), {"lazy": ["good"]})
-        assert validated == ({"lazy": ("good",)}, {})
+        assert (version, cached_path, table) == (3, str(path), {"lazy": ["good"]})
+        assert validated == ({"lazy": ("good",)}, {}, _schema.DEFAULTS)
     assert len(parse_calls) == 1 + len(payloads)
     load_config(path)
     assert len(parse_calls) == 1 + len(payloads)  # the rewritten entry is a hit again

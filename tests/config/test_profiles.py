@@ -8,7 +8,7 @@ import pytest
 from conftest import Packages, run_python
 
 import lazymed
-from lazymed import ConfigError, DisabledModuleError, _config
+from lazymed import ConfigError, DisabledModuleError, _schema
 from lazymed._config import load_config, merge
 
 from ._util import finders, last_json, subprocess_env, write_pyproject
@@ -107,9 +107,9 @@ def test_profile_tables_merge_key_by_key(tmp_path: Path, monkeypatch: pytest.Mon
     # Sub-tables arrive with later layers (memory, startup, ...) as ("table", {...}) schema
     # entries; the profile/env machinery must merge them key by key. Register one the way those
     # layers will, and check the whole pipeline: file < profile < environment.
-    schema = {"limit_mb": ("int", 0), "watch": _config.MODULES, "mode": ("str",)}
-    monkeypatch.setitem(_config.SCHEMA, "memory", ("table", schema))
-    monkeypatch.setitem(_config.DEFAULTS, "memory", {"limit_mb": 0, "watch": (), "mode": "off"})
+    schema = {"limit_mb": ("int", 0), "watch": _schema.MODULES, "mode": ("str",)}
+    monkeypatch.setitem(_schema.SCHEMA, "memory", ("table", schema))
+    monkeypatch.setitem(_schema.DEFAULTS, "memory", {"limit_mb": 0, "watch": (), "mode": "off"})
     path = write_pyproject(
         tmp_path,
         """

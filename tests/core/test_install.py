@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, Packages, run_json, run_python
 
 import lazymed
-from lazymed._finder import LazyFinder
+from lazymed._registry import LazyFinder
 
 
 def test_finder_goes_first_and_uninstall_removes_it() -> None:
@@ -116,8 +116,6 @@ INSTALL_PATH = {
     "lazymed._cpython",
     "lazymed._config",
     "lazymed._registry",
-    "lazymed._finder",
-    "lazymed._install",
 }
 if hasattr(sys, "set_lazy_imports_filter"):  # PEP 810 (3.15+): the finder's recording filter
     INSTALL_PATH.add("lazymed._backend")

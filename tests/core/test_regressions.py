@@ -819,7 +819,7 @@ def test_bad_install_keywords_are_still_explained(kwargs: dict[str, object], mes
 
 def test_keyword_fast_path_equals_the_validator() -> None:
     from lazymed import _config
-    from lazymed._config import SCHEMA
+    from lazymed._schema import SCHEMA
     from lazymed._validate import validate_table
 
     given = {"lazy": ["x.y", "z"], "critical": ("c",), "from_import": "eager"}

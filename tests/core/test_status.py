@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, Packages
 
 import lazymed
-from lazymed import _config
+from lazymed import _schema
 
 
 def test_records_say_who_imported_and_who_first_used(pkgs: Packages) -> None:
@@ -70,7 +70,7 @@ def test_status_reports_the_effective_config_and_where_each_setting_came_from(
     }
     # every other setting (the layers' sub-tables too, key by dotted key) from its default
     assert {k: v for k, v in st.sources.items() if v != "default"} == given
-    for key, value in _config.DEFAULTS.items():
+    for key, value in _schema.DEFAULTS.items():
         if isinstance(value, dict):
             assert all(st.sources[f"{key}.{sub}"] == "default" for sub in value), key
             assert key not in st.sources  # a table has no source of its own
