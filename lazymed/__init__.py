@@ -9,14 +9,7 @@ are ordinary modules. This package's import path uses the standard library only.
 import os
 import sys
 
-from . import _cpython
-from ._config import check_module_name as _check_module_name
-from ._config import config_error as _config_error
-from ._config import env_flag as _env_flag
-from ._config import load_config as _load_config
-from ._registry import FINDER as _FINDER
-from ._registry import LOADED as _LOADED
-from ._registry import REGISTRY as _REGISTRY
+from . import _config, _cpython, _registry  # one import statement: the module's own names stay few
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -88,7 +81,7 @@ def __getattr__(name: str) -> object:
 
 
 def _disabled_by_env() -> bool:
-    if _env_flag("LAZYMED_DISABLE", os.environ):
+    if _config.env_flag("LAZYMED_DISABLE", os.environ):
         import logging  # the incident path only
 
         logging.getLogger("lazymed").warning(
@@ -139,7 +132,7 @@ def install(
         from ._validate import check_install_arguments  # explains what is wrong, or converts
 
         config = check_install_arguments(config, profile)
-    cfg = _load_config(
+    cfg = _config.load_config(
         config,
         profile=profile,
         overrides={
@@ -151,12 +144,12 @@ def install(
             "deep": deep,
         },
     )
-    if _REGISTRY.installed:
-        if _REGISTRY.config == cfg and _FINDER in sys.meta_path:
+    if _registry.REGISTRY.installed:
+        if _registry.REGISTRY.config == cfg and _registry.FINDER in sys.meta_path:
             return
         from ._validate import reinstall_message
 
-        raise _config_error(reinstall_message(_REGISTRY.config, cfg))
+        raise _config.config_error(reinstall_message(_registry.REGISTRY.config, cfg))
     if not cfg.sources:
         import warnings  # only when there is something to say
 
@@ -206,10 +199,10 @@ _BACKEND: "list[ModuleType]" = []
 
 
 def _activate(cfg: "Config") -> None:
-    _REGISTRY.configure(cfg)
-    _REGISTRY.installed = True
-    if _FINDER not in sys.meta_path:
-        sys.meta_path.insert(0, _FINDER)
+    _registry.REGISTRY.configure(cfg)
+    _registry.REGISTRY.installed = True
+    if _registry.FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _registry.FINDER)
     startup = cfg.table.get("startup")
     try:
         if startup:  # [tool.lazymed.startup]: without it, _startup is never imported
@@ -245,8 +238,8 @@ def _check_and_import(cfg: "Config") -> None:
     for name in (*cfg.lazy, *cfg.disabled_modules):
         module = sys.modules.get(name)
         if module is not None and (loads is None or loads.pending(module) is None):
-            record = _REGISTRY.record(name, _REGISTRY.role_of(name) or "lazy")
-            record.state = _LOADED
+            record = _registry.REGISTRY.record(name, _registry.REGISTRY.role_of(name) or "lazy")
+            record.state = _registry.LOADED
             record.imported_at = record.imported_at or "before lazymed.install()"
             if name in prefork:
                 continue  # loaded on purpose by a pre-fork master: shared, not a mistake
@@ -266,8 +259,8 @@ def _check_and_import(cfg: "Config") -> None:
 
 
 def _import_critical(name: str, cfg: "Config") -> None:
-    record = _REGISTRY.record(name, "critical")
-    if record.state == _LOADED and name in sys.modules:
+    record = _registry.REGISTRY.record(name, "critical")
+    if record.state == _registry.LOADED and name in sys.modules:
         return
     from ._probe import call_site, now, rss_bytes  # only with critical modules configured
 
@@ -294,11 +287,11 @@ def uninstall() -> None:
     ``_lock_unlock_module`` is undone here when no lazy module is pending, else by the load of
     the last one. A no-op when not installed.
     """
-    while _FINDER in sys.meta_path:
-        sys.meta_path.remove(_FINDER)
+    while _registry.FINDER in sys.meta_path:
+        sys.meta_path.remove(_registry.FINDER)
     while _BACKEND:
         _BACKEND.pop().uninstall()
-    _REGISTRY.installed = False
+    _registry.REGISTRY.installed = False
     # importlib's _lock_unlock_module route goes too, once no lazy module is pending (else the
     # last one to load removes it). lazymed._load exists only after a first lazy import.
     loads = sys.modules.get(f"{__package__}._load")
@@ -310,5 +303,5 @@ def enabled(name: str) -> bool:
     """Whether ``name`` may be used: False if it (or a parent package) is switched off by
     ``disabled_modules`` in the installed configuration. Imports nothing; True when lazymed is
     not installed. Raises ConfigError if ``name`` is not a dotted module name."""
-    _check_module_name(name, "lazymed.enabled()")
-    return _REGISTRY.role_of(name) != "disabled"
+    _config.check_module_name(name, "lazymed.enabled()")
+    return _registry.REGISTRY.role_of(name) != "disabled"

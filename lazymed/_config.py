@@ -312,17 +312,6 @@ def merge(base: "dict[str, object]", top: "Mapping[str, object]") -> "dict[str, 
     return out
 
 
-def _record_env_sources(
-    sources: "dict[str, str]", table: "Mapping[str, object]", path: "tuple[str, ...]" = ()
-) -> None:
-    for key, value in table.items():
-        if isinstance(value, dict):
-            _record_env_sources(sources, value, (*path, key))
-        else:
-            dotted = ".".join((*path, key))
-            sources[dotted] = f"environment {ENV_PREFIX}{'__'.join((*path, key)).upper()}"
-
-
 def _record_sources(
     sources: "dict[str, str]", table: "Mapping[str, object]", origin: str, prefix: str = ""
 ) -> None:
@@ -418,13 +407,12 @@ def load_config(
         table = merge(table, profiles[active])
         _record_sources(sources, profiles[active], f"{label} [tool.lazymed.profiles.{active}]")
 
-    from_env: dict[str, object] = {}
     if any(k.startswith(ENV_PREFIX) and k not in RESERVED_ENV for k in env):
-        from ._validate import env_overrides  # validation stays off the plain install path
+        from ._validate import env_overrides, record_env_sources  # off the plain install path
 
         from_env = env_overrides(env)
-    table = merge(table, from_env)
-    _record_env_sources(sources, from_env)
+        table = merge(table, from_env)
+        record_env_sources(sources, from_env)
 
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     if given:
@@ -442,36 +430,15 @@ def load_config(
     table = merge(defaults, table)
     result = Config(path, active, tuple(sorted(profiles)), table, sources)
     _check_roles(result)
-    _check_required(result)
+    if result.table.get("isolate"):
+        from ._validate import check_isolate_keys  # with [tool.lazymed.isolate.*] tables only
+
+        check_isolate_keys(result)
     if any(key.startswith("memory.") for key in sources):
-        _check_memory(result)
+        from ._validate import check_memory_order  # with memory settings only
+
+        check_memory_order(result)
     return result
-
-
-def _check_required(cfg: "Config") -> None:
-    """Keys every entry of a named-tables kind needs once all layers are merged (a profile or a
-    variable may set some keys of an entry that the file defines)."""
-    if not cfg.table.get("isolate"):
-        return  # the one named-tables key; nothing to check (and no schema to read) without it
-    from ._schema import SCHEMA
-
-    for key, kind in SCHEMA.items():
-        if kind[0] != "named":
-            continue
-        entries = cfg.table.get(key)
-        assert isinstance(entries, dict)
-        for name, entry in entries.items():
-            assert isinstance(entry, dict)
-            required_keys = kind[2]  # ("named", schema, required keys)
-            assert isinstance(required_keys, tuple)
-            for required in required_keys:
-                if required not in entry:
-                    given = sorted(entry)
-                    origin = cfg.describe(f"{key}.{name}.{given[0]}") if given else "?"
-                    raise config_error(
-                        f"[tool.lazymed.{key}.{name}] (set in {origin}) has no {required!r} key; "
-                        f"add {required} = ... to [tool.lazymed.{key}.{name}] in the file"
-                    )
 
 
 def _is_module_name(name: object) -> bool:
@@ -495,19 +462,6 @@ def _plainly_valid(given: "Mapping[str, object]") -> "dict[str, object] | None":
         else:
             return None
     return out
-
-
-def _check_memory(cfg: "Config") -> None:
-    """Thresholds given in megabytes must be in order (percentages are checked by
-    lazymed.memory once the container's limit is known)."""
-    memory = cfg.table.get("memory")
-    if not isinstance(memory, dict):
-        return
-    from ._validate import check_thresholds
-
-    keys = ("budget_mb", "warning_mb", "critical_mb", "emergency_mb")
-    plain = {k: float(v) for k in keys if isinstance(v := memory.get(k), int | float)}
-    check_thresholds(plain, lambda key: cfg.describe(f"memory.{key}"))
 
 
 def _covers(outer: str, inner: str) -> bool:

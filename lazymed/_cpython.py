@@ -126,14 +126,11 @@ get_module_lock: "Callable[[str], Any]" = _found["_get_module_lock"]  # type: ig
 DeadlockError: "type[BaseException]" = _found["_DeadlockError"] or RuntimeError  # type: ignore[assignment]
 
 
-class _NoImportCycleError(Exception):
-    """Never raised: what :data:`ImportCycleError` is before 3.15 (so ``except`` clauses work)."""
-
-
 #: PEP 810's ``ImportCycleError`` (3.15+: raised when a ``lazy import`` is asked for while it is
-#: being resolved); a class nothing raises before 3.15.
-ImportCycleError: "type[BaseException]" = getattr(
-    sys.modules["builtins"], "ImportCycleError", _NoImportCycleError
+#: being resolved), for ``except`` clauses; before 3.15 the empty tuple, which catches nothing (a
+#: stand-in class would cost a class creation on the install path).
+ImportCycleError: "type[BaseException] | tuple[()]" = getattr(
+    sys.modules["builtins"], "ImportCycleError", ()
 )
 #: ``importlib.import_module`` without importing importlib.
 gcd_import: "Callable[[str], ModuleType]" = _found["_gcd_import"]  # type: ignore[assignment]

@@ -442,3 +442,51 @@ def reinstall_message(current: "Config | None", new: "Config") -> str:
         f"this one (from {origin(new)}) differs in: {', '.join(differing) or 'settings'}. "
         "Call lazymed.uninstall() first, or install once per process."
     )
+
+
+# --------------------------------------------------------------------------- after layering
+
+
+def record_env_sources(
+    sources: "dict[str, str]", table: "Mapping[str, object]", path: "tuple[str, ...]" = ()
+) -> None:
+    """Record ``environment LAZYMED_...`` as the source of each leaf key of ``table``."""
+    for key, value in table.items():
+        if isinstance(value, dict):
+            record_env_sources(sources, value, (*path, key))
+        else:
+            dotted = ".".join((*path, key))
+            sources[dotted] = f"environment {ENV_PREFIX}{'__'.join((*path, key)).upper()}"
+
+
+def check_isolate_keys(cfg: "Config") -> None:
+    """Keys every entry of a named-tables kind needs once all layers are merged (a profile or a
+    variable may set some keys of an entry that the file defines)."""
+    for key, kind in SCHEMA.items():
+        if kind[0] != "named":
+            continue
+        entries = cfg.table.get(key)
+        assert isinstance(entries, dict)
+        for name, entry in entries.items():
+            assert isinstance(entry, dict)
+            required_keys = kind[2]  # ("named", schema, required keys)
+            assert isinstance(required_keys, tuple)
+            for required in required_keys:
+                if required not in entry:
+                    given = sorted(entry)
+                    origin = cfg.describe(f"{key}.{name}.{given[0]}") if given else "?"
+                    raise ConfigError(
+                        f"[tool.lazymed.{key}.{name}] (set in {origin}) has no {required!r} key; "
+                        f"add {required} = ... to [tool.lazymed.{key}.{name}] in the file"
+                    )
+
+
+def check_memory_order(cfg: "Config") -> None:
+    """Thresholds given in megabytes must be in order (percentages are checked by
+    lazymed.memory once the container's limit is known)."""
+    memory = cfg.table.get("memory")
+    if not isinstance(memory, dict):
+        return
+    keys = ("budget_mb", "warning_mb", "critical_mb", "emergency_mb")
+    plain = {k: float(v) for k in keys if isinstance(v := memory.get(k), int | float)}
+    check_thresholds(plain, lambda key: cfg.describe(f"memory.{key}"))

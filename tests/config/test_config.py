@@ -802,7 +802,7 @@ def test_keyword_kinds_agree_with_the_schema() -> None:
     modules = {k for k in keywords if _schema.SCHEMA[k] == _schema.MODULES}
     choices = {k: _schema.SCHEMA[k][1] for k in keywords if _schema.SCHEMA[k][0] == "choice"}
     assert set(_config.KEYWORD_MODULES) == modules
-    assert _config.KEYWORD_CHOICES == choices
+    assert choices == _config.KEYWORD_CHOICES
     assert modules | set(choices) == keywords
 
 
