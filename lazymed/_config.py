@@ -128,10 +128,10 @@ def _cache_file(path: str) -> "str | None":
         root = os.path.join(base, "lazymed")
     if not root:
         return None
-    # FNV-1a over the path: stable across runs (hash() is salted) and needs no hashlib import.
-    h = 0xCBF29CE484222325
-    for byte in path.encode("utf-8", "surrogateescape"):
-        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    # A 64-bit hash of the path, stable across runs (hash() is salted), with no hashlib import
+    # and no Python-level loop: its bytes as an integer modulo the largest prime below 2**64.
+    # An entry also stores its path, so two paths sharing a name only ever miss, never mix.
+    h = int.from_bytes(path.encode("utf-8", "surrogateescape"), "little") % 0xFFFFFFFFFFFFFFC5
     return os.path.join(root, f"{h:016x}.marshal")
 
 

@@ -284,35 +284,36 @@ def patch_is_initializing(hook: "Callable[[object], bool]") -> None:
 # ------------------------------------------------------------------ module locks
 
 
-class unlocked:  # used as a function: `with unlocked(name):`
-    """Context manager: release this thread's hold on importlib's module lock for ``name``
-    (importlib holds it while it imports ``name``) and take it back afterwards. Running a
-    pending parent package from inside the child's import must not hold the child's lock:
-    another thread may be running that parent, whose code imports the child (lock-order
-    inversion, which importlib would break with _DeadlockError in the other thread).
+# Two functions rather than a context-manager class: this module is on the install path, where a
+# class costs ~0.07 M instructions to create (docs/architecture.md); the three callers use
+# ``held = release_module_lock(name)`` then ``try: ... finally: reacquire_module_lock(held)``.
+
+
+def release_module_lock(name: str) -> "tuple[Any, int]":
+    """Release this thread's hold on importlib's module lock for ``name`` (importlib holds it
+    while it imports ``name``); returns ``(lock, times released)`` for
+    :func:`reacquire_module_lock`. Running a pending parent package from inside the child's
+    import must not hold the child's lock: another thread may be running that parent, whose code
+    imports the child (lock-order inversion, which importlib would break with _DeadlockError in
+    the other thread).
 
     Reads the lock's ``owner`` and ``count`` fields (``count`` an int on 3.11, a list since
-    3.12); an importlib without them keeps its lock."""
+    3.12); an importlib without them keeps its lock (released 0 times)."""
+    lock = get_module_lock(name)
+    count = getattr(lock, "count", None)
+    if getattr(lock, "owner", None) != _get_ident() or count is None:
+        return lock, 0  # not ours, or an importlib without these fields: keep it
+    held = len(count) if isinstance(count, list) else int(count)
+    for _ in range(held):
+        lock.release()
+    return lock, held
 
-    __slots__ = ("held", "lock")
 
-    def __init__(self, name: str) -> None:
-        self.lock = get_module_lock(name)
-        self.held = 0
-
-    def __enter__(self) -> None:
-        lock = self.lock
-        count = getattr(lock, "count", None)
-        if getattr(lock, "owner", None) != _get_ident() or count is None:
-            return  # not ours, or an importlib without these fields: keep it
-        held = len(count) if isinstance(count, list) else int(count)
-        for _ in range(held):
-            lock.release()
-        self.held = held
-
-    def __exit__(self, *exc: object) -> None:
-        for _ in range(self.held):
-            self.lock.acquire()
+def reacquire_module_lock(released: "tuple[Any, int]") -> None:
+    """Take back what :func:`release_module_lock` released."""
+    lock, held = released
+    for _ in range(held):
+        lock.acquire()
 
 
 # ------------------------------------------------------------------ bytecode and frames

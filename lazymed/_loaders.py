@@ -1,12 +1,21 @@
-"""The loaders lazymed's finder hands out for lazy names: :class:`LazyLoader` creates a lazy
-module instead of running it; :class:`ExistingLoader` hands importlib a module already there.
-(The disabled loader is :mod:`lazymed._disabled`.) Imported by the first import of a registered
-name, not by ``install()``. Core layer: standard library only.
+"""The loaders lazymed's finder hands out for lazy names, and the specs that carry them:
+:class:`LazyLoader` creates a lazy module instead of running it (:func:`lazy_spec`);
+:class:`ExistingLoader` hands importlib a module already there (:func:`existing_spec`). (The
+disabled loader is :mod:`lazymed._disabled`.) Imported by the first import of a registered name,
+not by ``install()``. Core layer: standard library only.
 """
 
 import sys
 
-from ._cpython import builds_module, getframe, unlocked
+from ._cpython import (
+    ModuleSpec,
+    builds_module,
+    getframe,
+    importing_frame,
+    in_try_block,
+    reacquire_module_lock,
+    release_module_lock,
+)
 from ._load import Pending, load, load_parents, loading_stack, pending, register
 from ._module import LazyModule
 from ._probe import call_site, now, rss_bytes
@@ -15,8 +24,7 @@ from ._registry import REGISTRY
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from importlib.abc import Loader
-    from importlib.machinery import ModuleSpec
-    from types import ModuleType
+    from types import FrameType, ModuleType
 
 
 _SPEC_ATTRS = (
@@ -85,9 +93,12 @@ class LazyLoader:
     def create_module(self, spec: "ModuleSpec") -> "ModuleType | None":
         if not self.defer or builds_module(self.real):
             # This module runs now. Its parent packages, if still pending, must run first
-            # (without holding importlib's lock on this module: see _module.unlocked).
-            with unlocked(spec.name):
+            # (without holding importlib's lock on this module: see _cpython.release_module_lock).
+            held = release_module_lock(spec.name)
+            try:
                 load_parents(spec.name, getframe(1))
+            finally:
+                reacquire_module_lock(held)
             self.defer = False
         existing = sys.modules.get(spec.name)
         if existing is None:
@@ -107,8 +118,11 @@ class LazyLoader:
         if module is not None and self.defer:
             # A loader that builds its module (not one importlib knows, see builds_module):
             # it cannot be deferred. Run it now, its pending parents first.
-            with unlocked(spec.name):
+            held = release_module_lock(spec.name)
+            try:
                 load_parents(spec.name, getframe(1))
+            finally:
+                reacquire_module_lock(held)
             self.defer = False
         if module is not None or not self.defer:
             return module  # built by the loader (cannot be deferred), or running now
@@ -176,3 +190,47 @@ def _adopt_post_import_hooks(name: str) -> None:
     if hooks:
         with REGISTRY.lock:
             REGISTRY.callbacks.setdefault(name, []).extend(h for h in hooks if callable(h))
+
+
+# ------------------------------------------------------------------ the finder's specs
+
+
+def lazy_spec(name: str, spec: "ModuleSpec | None", caller: "FrameType") -> "ModuleSpec | None":
+    """The finder's answer for a registered lazy ``name`` whose real spec is ``spec``: that spec
+    with a :class:`LazyLoader` around its loader (deferring unless a load is running or a
+    handler of ImportError covers the import statement in ``caller``'s importer), or ``spec``
+    as it is when it cannot be deferred (not found, namespace package, no ``create_module``)."""
+    if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+        return spec  # not found (ModuleNotFoundError at the statement), or namespace package
+    if not hasattr(spec.loader, "create_module"):
+        return spec  # importlib's own ImportError: "loaders that define exec_module() must ..."
+    defer = not loading_stack()
+    # Inside a load (a package's own internal imports): run now, after pending parents;
+    # recorded in status() only when registered by name.
+    record = defer or name in REGISTRY.lazy
+    guarded_at = None
+    if defer:
+        # `try: import X / except ImportError:` needs the failure now, as eager import gives
+        # it (PEP 810 refuses `lazy import` inside try for this reason).
+        importer = importing_frame(caller)
+        if importer is not None and in_try_block(importer):  # else nothing more to read
+            from ._guarded import guard  # only for imports a handler covers (it reads ast)
+
+            guarded_at = guard(importer)
+        defer = guarded_at is None
+    loader = LazyLoader(spec.loader, defer, record=record)
+    if guarded_at is not None:
+        loader.reason = f"guarded by a handler of ImportError (try statement at {guarded_at})"
+    spec.loader = loader  # type: ignore[assignment]  # duck-typed Loader
+    return spec
+
+
+def existing_spec(name: str, existing: object) -> "ModuleSpec":
+    """The finder's spec for a registered ``name`` already in ``sys.modules`` as ``existing``."""
+    if existing is None:
+        # A parent's code blocked the name, as `import` itself reports it.
+        raise ModuleNotFoundError(f"import of {name} halted; None in sys.modules", name=name)
+    # A pending parent that lazymed ran just now (see _module._before_submodule_import) imported
+    # or aliased this name itself: hand importlib that module, as its own "the parent import
+    # may have imported it" rule would.
+    return ModuleSpec(name, ExistingLoader(existing))  # type: ignore[arg-type]  # duck-typed

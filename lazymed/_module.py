@@ -23,7 +23,8 @@ from ._cpython import (
     getframe,
     in_try_block,
     module_level,
-    unlocked,
+    reacquire_module_lock,
+    release_module_lock,
 )
 from ._errors import LazymedWarning
 from ._load import Pending, load, pending
@@ -270,8 +271,11 @@ def _before_submodule_import(package: "ModuleType") -> object:
         reason = f"{change} may change how {child!r} is found"
     _ran_early(state, f"import {child}", importer, reason)
     try:
-        with unlocked(child if isinstance(child, str) else state.name):
+        held = release_module_lock(child if isinstance(child, str) else state.name)
+        try:
             load(state, "__path__", importer)
+        finally:
+            reacquire_module_lock(held)
     except AttributeError as exc:
         # importlib turns any AttributeError here into "'pkg' is not a package": keep the
         # package's real error visible instead.

@@ -30,8 +30,6 @@ from ._cpython import (
     find_spec_code,
     getframe,
     import_asking,
-    importing_frame,
-    in_try_block,
 )
 
 # On the install path: annotations that would build objects when each def runs (X | None,
@@ -227,7 +225,9 @@ class LazyFinder:
             caller = outer
         existing = sys.modules.get(name, _ABSENT)
         if existing is not _ABSENT:
-            return _spec_for_existing(name, existing)
+            from ._loaders import existing_spec  # off the install path, as the loaders are
+
+            return existing_spec(name, existing)
         spec = self.real_spec(name, path, target)
         if role == "ancestor":
             return _spec_for_ancestor(name, spec)
@@ -235,7 +235,9 @@ class LazyFinder:
             from ._disabled import spec_for  # first import of a disabled name
 
             return spec_for(name, spec)
-        return _spec_for_lazy(name, spec, caller)
+        from ._loaders import lazy_spec  # the first lazy import loads the loaders
+
+        return lazy_spec(name, spec, caller)
 
     def real_spec(
         self, name: str, path: "Sequence[str] | None", target: "ModuleType | None"
@@ -265,18 +267,6 @@ def _reload(target: "ModuleType", caller: "FrameType") -> None:
         load(state, None, caller)
 
 
-def _spec_for_existing(name: str, existing: object) -> "ModuleSpec":
-    if existing is None:
-        # A parent's code blocked the name, as `import` itself reports it.
-        raise ModuleNotFoundError(f"import of {name} halted; None in sys.modules", name=name)
-    # A pending parent that lazymed ran just now (see _module._before_submodule_import) imported
-    # or aliased this name itself: hand importlib that module, as its own "the parent import
-    # may have imported it" rule would.
-    from ._loaders import ExistingLoader  # off the install path (see the module docstring)
-
-    return _ModuleSpec(name, ExistingLoader(existing))  # type: ignore[arg-type]  # duck-typed
-
-
 def _spec_for_ancestor(name: str, spec: "ModuleSpec | None") -> "ModuleSpec | None":
     if spec is not None:
         return None  # the real package exists: import it normally
@@ -285,38 +275,6 @@ def _spec_for_ancestor(name: str, spec: "ModuleSpec | None") -> "ModuleSpec | No
     empty = _ModuleSpec(name, None, is_package=True)
     empty.submodule_search_locations = []
     return empty
-
-
-def _spec_for_lazy(
-    name: str, spec: "ModuleSpec | None", caller: "FrameType"
-) -> "ModuleSpec | None":
-    if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-        return spec  # not found (ModuleNotFoundError at the statement), or namespace package
-    if not hasattr(spec.loader, "create_module"):
-        return spec  # importlib's own ImportError: "loaders that define exec_module() must ..."
-    # Off the install path: the first lazy import loads them (with _module, the class).
-    from ._load import loading_stack
-    from ._loaders import LazyLoader
-
-    defer = not loading_stack()
-    # Inside a load (a package's own internal imports): run now, after pending parents;
-    # recorded in status() only when registered by name.
-    record = defer or name in REGISTRY.lazy
-    guarded_at = None
-    if defer:
-        # `try: import X / except ImportError:` needs the failure now, as eager import gives
-        # it (PEP 810 refuses `lazy import` inside try for this reason).
-        importer = importing_frame(caller)
-        if importer is not None and in_try_block(importer):  # else nothing more to read
-            from ._guarded import guard  # only for imports a handler covers (it reads ast)
-
-            guarded_at = guard(importer)
-        defer = guarded_at is None
-    loader = LazyLoader(spec.loader, defer, record=record)
-    if guarded_at is not None:
-        loader.reason = f"guarded by a handler of ImportError (try statement at {guarded_at})"
-    spec.loader = loader  # type: ignore[assignment]  # duck-typed Loader
-    return spec
 
 
 #: The one finder ``install()`` puts on ``sys.meta_path``.
