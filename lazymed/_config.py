@@ -3,8 +3,8 @@
 * **File** — finding ``pyproject.toml`` and reading its table through a parse cache (``tomllib``
   costs ~10 ms to import): the parsed table, and once validated its validated form with the
   defaults it was validated against, are cached with :mod:`marshal`, keyed by the file's path,
-  size, mtime, ctime and inode (as CPython validates bytecode caches) and by the size and mtime
-  of :mod:`lazymed._schema`'s source; a hit costs two ``stat`` calls and one read.
+  size, mtime, ctime and inode (as CPython validates bytecode caches) and by the same four of
+  :mod:`lazymed._schema`'s source; a hit costs two ``stat`` calls and one read.
 * **Layers**, lowest first: defaults < the file's ``[tool.lazymed]`` < the active profile
   ``[tool.lazymed.profiles.NAME]`` < environment variables ``LAZYMED_*`` < ``install()``
   keywords. Tables merge key by key; everything else (lists, strings, numbers) replaces.
@@ -71,9 +71,10 @@ _SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "_schema.py")
 
 
 def _schema_stamp() -> object:
-    """What identifies the schema cached tables were validated against, without reading it: the
-    size and mtime of its source (pip rewrites it on every install). Without a source (a
-    sourceless or zipped install), the schema's marshal bytes (format 2: equal data, equal
+    """What identifies the schema cached tables were validated against, without reading it: its
+    source's size, mtime, ctime and inode, as for the pyproject file (every install writes the
+    file anew, so even a reproducible build that pins mtimes changes its ctime). Without a source
+    (a sourceless or zipped install), the schema's marshal bytes (format 2: equal data, equal
     bytes)."""
     try:
         st = os.stat(_SCHEMA_FILE)
@@ -81,7 +82,7 @@ def _schema_stamp() -> object:
         from . import _schema
 
         return marshal.dumps((_schema.SCHEMA, _schema.DEFAULTS), 2)
-    return (st.st_size, st.st_mtime_ns)
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 def find(start_dir: "str | None") -> "tuple[str | None, Entry | None]":

@@ -751,8 +751,8 @@ def test_editing_the_file_invalidates_the_cache(tmp_path: Path, parse_calls: lis
 def test_a_changed_schema_invalidates_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parse_calls: list[str]
 ) -> None:
-    # The cache is keyed by the schema's source (size, mtime), so a hit never reads lazymed._schema;
-    # tables validated against another schema (an upgrade, an edit) are not served.
+    # The cache is keyed by the schema's source (size, mtime, ctime, inode), so a hit never reads
+    # lazymed._schema; tables validated against another schema (an upgrade, an edit) are not served.
     schema_file = tmp_path / "schema" / "_schema.py"
     schema_file.parent.mkdir()
     schema_file.write_text("# schema\n")
@@ -770,6 +770,14 @@ def test_a_changed_schema_invalidates_the_cache(
     assert len(parse_calls) == 3
     assert load_config(path).lazy == ("a",)
     assert len(parse_calls) == 3
+    # A reinstall that keeps size and mtime (a reproducible build) still writes a new file.
+    st = schema_file.stat()
+    new = schema_file.with_name("new.py")
+    new.write_text(schema_file.read_text())
+    os.utime(new, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(new, schema_file)
+    assert load_config(path).lazy == ("a",)
+    assert len(parse_calls) == 4
 
 
 def test_without_the_schema_source_the_cache_keys_on_the_schema_itself(

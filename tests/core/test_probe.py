@@ -1,0 +1,81 @@
+"""``lazymed._probe.rss_bytes``: the RSS the core records around each load, read through a
+descriptor of ``/proc/self/statm`` kept open. It must read this process's figure: after a fork,
+after someone closed the descriptor, after its number was reused by another file."""
+
+from __future__ import annotations
+
+import os
+
+import psutil
+import pytest
+
+from lazymed import _probe
+
+pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs procfs")
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _fresh() -> int:
+    with open("/proc/self/statm", "rb") as fh:
+        return int(fh.read().split()[1]) * PAGE
+
+
+def test_agrees_with_a_fresh_read_and_with_psutil() -> None:
+    inside = _probe.rss_bytes()
+    assert inside is not None
+    assert abs(inside - _fresh()) <= 64 * PAGE
+    assert abs(inside - psutil.Process().memory_info().rss) <= 64 * PAGE
+    block = bytearray(64 << 20)  # 64 MiB, touched: the next reading must see it
+    grown = _probe.rss_bytes()
+    assert grown is not None and grown - inside >= 60 << 20
+    del block
+
+
+def test_a_closed_and_reused_descriptor_is_not_read_or_closed() -> None:
+    assert _probe.rss_bytes() is not None
+    fd = _probe._STATM[0][0]
+    os.close(fd)  # a daemon's close-all
+    other_r, other_w = os.pipe()  # takes the lowest free number: usually the one just closed
+    try:
+        reading = _probe.rss_bytes()
+        assert reading is not None and abs(reading - _fresh()) <= 64 * PAGE
+        os.write(other_w, b"still open")
+        assert os.read(other_r, 10) == b"still open"  # lazymed did not close the pipe
+    finally:
+        os.close(other_r)
+        os.close(other_w)
+    new_fd = _probe._STATM[0][0]
+    assert os.readlink(f"/proc/self/fd/{new_fd}") == f"/proc/{os.getpid()}/statm"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_reads_its_own_figure() -> None:
+    assert _probe.rss_bytes() is not None  # the parent's descriptor is open
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report what it reads, then leave without running pytest's exit
+        try:
+            os.close(read_end)
+            emptied = not _probe._STATM  # the at-fork hook closed the parent's descriptor
+            block = bytearray(96 << 20)  # the child alone grows by 96 MiB
+            reading = _probe.rss_bytes()
+            target = os.readlink(f"/proc/self/fd/{_probe._STATM[0][0]}")
+            os.write(write_end, f"{emptied} {reading} {_fresh()} {target}".encode())
+            del block
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as fh:
+        emptied, reading, fresh, target = fh.read().split()
+    os.waitpid(pid, 0)
+    assert emptied == "True"
+    assert target == f"/proc/{pid}/statm"
+    assert abs(int(reading) - int(fresh)) <= 64 * PAGE
+    parent = _probe.rss_bytes()
+    assert parent is not None and int(reading) - parent >= 80 << 20  # the child's, not ours
+
+
+def test_no_descriptor_leaks_into_exec_children() -> None:
+    assert _probe.rss_bytes() is not None
+    assert os.get_inheritable(_probe._STATM[0][0]) is False
