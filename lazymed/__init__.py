@@ -6,8 +6,8 @@ import as lazy modules: nothing of theirs runs until an attribute is first used,
 are ordinary modules. This package's import path uses the standard library only.
 """
 
-import os
-import sys
+import os as _os
+import sys as _sys
 
 from . import _config, _cpython, _registry  # one import statement: the module's own names stay few
 
@@ -81,7 +81,7 @@ def __getattr__(name: str) -> object:
 
 
 def _disabled_by_env() -> bool:
-    if _config.env_flag("LAZYMED_DISABLE", os.environ):
+    if _config.env_flag("LAZYMED_DISABLE", _os.environ):
         import logging  # the incident path only
 
         logging.getLogger("lazymed").warning(
@@ -92,7 +92,7 @@ def _disabled_by_env() -> bool:
 
 
 def install(
-    config: "str | os.PathLike[str] | None" = None,
+    config: "str | _os.PathLike[str] | None" = None,
     *,
     profile: "str | None" = None,
     lazy: "list[str] | tuple[str, ...] | None" = None,
@@ -145,7 +145,7 @@ def install(
         },
     )
     if _registry.REGISTRY.installed:
-        if _registry.REGISTRY.config == cfg and _registry.FINDER in sys.meta_path:
+        if _registry.REGISTRY.config == cfg and _registry.FINDER in _sys.meta_path:
             return
         from ._validate import reinstall_message
 
@@ -192,7 +192,7 @@ def _fail_closed(problem: str) -> None:
 
 # Where PEP 810 exists (3.15+), or a backend other than the finder is asked for, install() reads
 # lazymed._backend; on 3.11-3.14 with the defaults it never does (one file less at start-up).
-_PEP810 = hasattr(sys, "set_lazy_imports_filter")
+_PEP810 = hasattr(_sys, "set_lazy_imports_filter")
 # The lazymed._backend module install() activated, for uninstall(): kept here rather than looked
 # up in sys.modules, whose entry may have been replaced or removed since.
 _BACKEND: "list[ModuleType]" = []
@@ -201,8 +201,8 @@ _BACKEND: "list[ModuleType]" = []
 def _activate(cfg: "Config") -> None:
     _registry.REGISTRY.configure(cfg)
     _registry.REGISTRY.installed = True
-    if _registry.FINDER not in sys.meta_path:
-        sys.meta_path.insert(0, _registry.FINDER)
+    if _registry.FINDER not in _sys.meta_path:
+        _sys.meta_path.insert(0, _registry.FINDER)
     startup = cfg.table.get("startup")
     try:
         if startup:  # [tool.lazymed.startup]: without it, _startup is never imported
@@ -232,11 +232,11 @@ def _activate(cfg: "Config") -> None:
 
 def _check_and_import(cfg: "Config") -> None:
     # lazymed._load is loaded by the first lazy import; before that no module is lazy.
-    loads = sys.modules.get(f"{__package__}._load")
+    loads = _sys.modules.get(f"{__package__}._load")
     startup = cfg.table.get("startup")
     prefork = startup.get("prefork", ()) if isinstance(startup, dict) else ()
     for name in (*cfg.lazy, *cfg.disabled_modules):
-        module = sys.modules.get(name)
+        module = _sys.modules.get(name)
         if module is not None and (loads is None or loads.pending(module) is None):
             record = _registry.REGISTRY.record(name, _registry.REGISTRY.role_of(name) or "lazy")
             record.state = _registry.LOADED
@@ -260,7 +260,7 @@ def _check_and_import(cfg: "Config") -> None:
 
 def _import_critical(name: str, cfg: "Config") -> None:
     record = _registry.REGISTRY.record(name, "critical")
-    if record.state == _registry.LOADED and name in sys.modules:
+    if record.state == _registry.LOADED and name in _sys.modules:
         return
     from ._probe import call_site, now, rss_bytes  # only with critical modules configured
 
@@ -287,14 +287,14 @@ def uninstall() -> None:
     ``_lock_unlock_module`` is undone here when no lazy module is pending, else by the load of
     the last one. A no-op when not installed.
     """
-    while _registry.FINDER in sys.meta_path:
-        sys.meta_path.remove(_registry.FINDER)
+    while _registry.FINDER in _sys.meta_path:
+        _sys.meta_path.remove(_registry.FINDER)
     while _BACKEND:
         _BACKEND.pop().uninstall()
     _registry.REGISTRY.installed = False
     # importlib's _lock_unlock_module route goes too, once no lazy module is pending (else the
     # last one to load removes it). lazymed._load exists only after a first lazy import.
-    loads = sys.modules.get(f"{__package__}._load")
+    loads = _sys.modules.get(f"{__package__}._load")
     if loads is not None:
         loads.release_route()
 

@@ -3,8 +3,8 @@
 * **File** — finding ``pyproject.toml`` and reading its table through a parse cache (``tomllib``
   costs ~10 ms to import): the parsed table, and once validated its validated form with the
   defaults it was validated against, are cached with :mod:`marshal`, keyed by the file's path,
-  size, mtime, ctime and inode (as CPython validates bytecode caches) and by the same four of
-  :mod:`lazymed._schema`'s source; a hit costs two ``stat`` calls and one read.
+  size, mtime, ctime and inode (as CPython validates bytecode caches) and by the bytes of
+  :mod:`lazymed._schema`'s source; a hit costs one ``stat`` and two small reads.
 * **Layers**, lowest first: defaults < the file's ``[tool.lazymed]`` < the active profile
   ``[tool.lazymed.profiles.NAME]`` < environment variables ``LAZYMED_*`` < ``install()``
   keywords. Tables merge key by key; everything else (lists, strings, numbers) replaces.
@@ -28,6 +28,7 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from types import ModuleType
 
     from ._errors import ConfigError
 
@@ -71,18 +72,27 @@ _SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "_schema.py")
 
 
 def _schema_stamp() -> object:
-    """What identifies the schema cached tables were validated against, without reading it: its
-    source's size, mtime, ctime and inode, as for the pyproject file (every install writes the
-    file anew, so even a reproducible build that pins mtimes changes its ctime). Without a source
-    (a sourceless or zipped install), the schema's marshal bytes (format 2: equal data, equal
-    bytes)."""
+    """What identifies the schema cached tables were validated against, without importing it:
+    the bytes of its source file (~7 KB, one read). Installs of the same version share entries
+    (two virtual environments, tox environments); any change of the file is a miss, even one
+    that keeps its size and mtime. Without a source (a sourceless or zipped install), the
+    schema's data as marshal bytes (format 2: equal data, equal bytes)."""
     try:
-        st = os.stat(_SCHEMA_FILE)
+        with open(_SCHEMA_FILE, "rb") as fh:
+            return fh.read()
     except OSError:
         from . import _schema
 
-        return marshal.dumps((_schema.SCHEMA, _schema.DEFAULTS), 2)
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        return schema_identity(_schema)
+
+
+def schema_identity(schema: "ModuleType") -> object:
+    """The identity (see :func:`_schema_stamp`) of the loaded schema module ``schema``: the
+    source bytes it recorded when it was imported, else its data as marshal bytes."""
+    source = getattr(schema, "SOURCE", None)
+    if isinstance(source, bytes):
+        return source
+    return marshal.dumps((schema.SCHEMA, schema.DEFAULTS), 2)
 
 
 def find(start_dir: "str | None") -> "tuple[str | None, Entry | None]":
@@ -170,12 +180,17 @@ def validated_tables(path: str, label: str, entry: "Entry | None" = None) -> "Va
     per start)."""
     table, validated, stamp, cache = read(path) if entry is None else entry
     if validated is None:
-        from ._schema import DEFAULTS  # a cache miss only: off the install path
+        from . import _schema  # a cache miss only: off the install path
         from ._validate import validate_document
 
         base, profiles = validate_document(table if isinstance(table, dict) else {}, label)
-        validated = (base, profiles, DEFAULTS)
-        _store(path, stamp, table, validated, cache)
+        validated = (base, profiles, _schema.DEFAULTS)
+        # Stored only under the key of the schema that validated it: a process that imported
+        # an older schema before an in-place upgrade must not file its result under the new
+        # file's key (every later start would get the old defaults).
+        assert isinstance(stamp, tuple)
+        if schema_identity(_schema) == stamp[-1]:
+            _store(path, stamp, table, validated, cache)
     return validated  # type: ignore[return-value]
 
 

@@ -22,42 +22,65 @@ except (AttributeError, ValueError, OSError):  # not POSIX
 
 
 # /proc/self/statm, kept open: a pread (with an fstat that checks the descriptor is still ours)
-# costs ~1 us where open/read/close costs ~5 us, and a package's load reads it twice per covered
-# submodule. (fd, st_dev, st_ino). The descriptor names the process that opened it: a forked
-# child closes its copy at once (before its own code can reuse the number) and opens its own.
-_STATM: "list[tuple[int, int, int]]" = []
+# costs ~1.3 us where open/read/close costs ~5 us, and a package's load reads it twice per covered
+# submodule. (fd, st_dev, st_ino, pid). The descriptor names the process that opened it, so a
+# reading in another process (a fork: os.fork runs the hook below, a fork from C does not) opens
+# its own; a descriptor is closed only while fstat shows it is still the one we opened.
+_STATM: "list[tuple[int, int, int, int]]" = []
 _STATM_LOCK = _thread.allocate_lock()
 
 
-def _close_statm() -> None:
+def _ours(entry: "tuple[int, int, int, int]") -> bool:
+    try:
+        st = os.fstat(entry[0])
+    except OSError:
+        return False  # closed by someone else (a daemon's close-all)
+    return st.st_ino == entry[2] and st.st_dev == entry[1]
+
+
+def _after_fork_in_child() -> None:
+    global _STATM_LOCK
+    _STATM_LOCK = _thread.allocate_lock()  # another thread may have held it at the fork
+    _drop_statm()
+
+
+def _drop_statm() -> None:
+    # Closes the parent's descriptor before the child's code can reuse its number; one that is
+    # no longer ours (closed, the number reused) is left alone.
     while _STATM:
-        try:  # noqa: SIM105 - contextlib is not loaded at this point; keep it import-free
-            os.close(_STATM.pop()[0])
-        except OSError:
-            pass
+        entry = _STATM.pop()
+        if _ours(entry):
+            try:  # noqa: SIM105 - contextlib is not loaded at this point; keep it import-free
+                os.close(entry[0])
+            except OSError:
+                pass
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_close_statm)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _statm() -> int:
-    if _STATM:
-        fd, dev, ino = _STATM[0]
-        try:
-            st = os.fstat(fd)
-            if st.st_ino == ino and st.st_dev == dev:
-                return fd
-        except OSError:
-            pass
-        # Closed by someone else (a daemon's close-all), maybe reused: not ours to close.
-        _STATM.clear()
+    pid = os.getpid()
+    try:
+        entry = _STATM[0]
+    except IndexError:
+        entry = None
+    if entry is not None and entry[3] == pid and _ours(entry):
+        return entry[0]
     with _STATM_LOCK:
-        if not _STATM:
-            fd = os.open("/proc/self/statm", os.O_RDONLY)  # non-inheritable (PEP 446)
-            st = os.fstat(fd)
-            _STATM.append((fd, st.st_dev, st.st_ino))
-        return _STATM[0][0]
+        if _STATM:
+            entry = _STATM[0]
+            if entry[3] == pid and _ours(entry):
+                return entry[0]  # another thread reopened it
+            if entry[3] == pid:
+                _STATM.clear()  # not ours any more: never read or close it
+            else:
+                _drop_statm()  # inherited through a fork that ran no hook
+        fd = os.open("/proc/self/statm", os.O_RDONLY)  # non-inheritable (PEP 446)
+        st = os.fstat(fd)
+        _STATM.append((fd, st.st_dev, st.st_ino, pid))
+        return fd
 
 
 def rss_bytes() -> int | None:
@@ -65,12 +88,17 @@ def rss_bytes() -> int | None:
     psutil's ``memory_info().rss`` reads.
 
     ``None`` where there is no procfs. Cheap: one ``pread`` of a descriptor kept open (checked
-    with ``fstat`` on each reading, reopened in a forked child or when someone closed it).
+    with ``fstat`` and the process id on each reading; reopened in a forked child, even one forked
+    from C without Python's at-fork hooks, or when someone else closed it).
     """
-    try:
-        return int(os.pread(_statm(), 128, 0).split()[1]) * _PAGE_SIZE
-    except (OSError, ValueError, IndexError):
-        return None
+    for _ in range(2):  # twice: another thread may close the descriptor between check and read
+        try:
+            return int(os.pread(_statm(), 128, 0).split()[1]) * _PAGE_SIZE
+        except OSError:
+            continue
+        except (ValueError, IndexError):
+            break
+    return None
 
 
 #: Seconds, monotonic (``time.perf_counter``).

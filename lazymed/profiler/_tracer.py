@@ -552,6 +552,11 @@ def main() -> None:
     import atexit
 
     atexit.register(run.dump)
+    if _signal.getsignal(_signal.SIGINT) is _signal.SIG_IGN:
+        # Started with SIGINT ignored (the profiler ran in a thread, or under `cmd &` with no
+        # handler of its own to reset it at exec): the profiler ends a run (Ctrl-C, SIGTERM,
+        # --duration) by sending SIGINT, so the target must take it as Python normally does.
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
     _STATE["gc"] = options.get("gc", "1") == "1"
     if options.get("alloc") == "1":
         _tracemalloc.start(int(options.get("frames", "1")))

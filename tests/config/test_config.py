@@ -751,47 +751,100 @@ def test_editing_the_file_invalidates_the_cache(tmp_path: Path, parse_calls: lis
 def test_a_changed_schema_invalidates_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parse_calls: list[str]
 ) -> None:
-    # The cache is keyed by the schema's source (size, mtime, ctime, inode), so a hit never reads
-    # lazymed._schema; tables validated against another schema (an upgrade, an edit) are not served.
+    # The cache is keyed by the bytes of the schema's source, so a hit never imports
+    # lazymed._schema; tables validated against another schema (an upgrade, an edit, even one
+    # that keeps size and mtime) are not served. The same bytes elsewhere (another install of
+    # the same version) are the same key.
     schema_file = tmp_path / "schema" / "_schema.py"
     schema_file.parent.mkdir()
-    schema_file.write_text("# schema\n")
+    schema_file.write_text("# schema A\n")
     monkeypatch.setattr(_config, "_SCHEMA_FILE", str(schema_file))
     path = write_pyproject(tmp_path, '[tool.lazymed]\nlazy = ["a"]\n')
     assert load_config(path).lazy == ("a",)
     assert load_config(path).lazy == ("a",)
     assert len(parse_calls) == 1
     st = schema_file.stat()
-    os.utime(schema_file, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # same size
+    schema_file.write_text("# schema B\n")  # same size
+    os.utime(schema_file, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the same mtime
     assert load_config(path).lazy == ("a",)
     assert len(parse_calls) == 2
-    schema_file.write_text("# schema, edited\n")
     assert load_config(path).lazy == ("a",)
-    assert len(parse_calls) == 3
+    assert len(parse_calls) == 2
+    other = tmp_path / "other-install" / "_schema.py"  # another copy, new inode and times
+    other.parent.mkdir()
+    other.write_text("# schema B\n")
+    monkeypatch.setattr(_config, "_SCHEMA_FILE", str(other))
     assert load_config(path).lazy == ("a",)
-    assert len(parse_calls) == 3
-    # A reinstall that keeps size and mtime (a reproducible build) still writes a new file.
-    st = schema_file.stat()
-    new = schema_file.with_name("new.py")
-    new.write_text(schema_file.read_text())
-    os.utime(new, ns=(st.st_atime_ns, st.st_mtime_ns))
-    os.replace(new, schema_file)
-    assert load_config(path).lazy == ("a",)
-    assert len(parse_calls) == 4
+    assert len(parse_calls) == 2  # shared
 
 
 def test_without_the_schema_source_the_cache_keys_on_the_schema_itself(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parse_calls: list[str]
 ) -> None:
-    # A sourceless or zipped install has no _schema.py to stat: the schema's data is the key.
+    # A sourceless or zipped install has no _schema.py to read: the schema's data is the key.
     monkeypatch.setattr(_config, "_SCHEMA_FILE", str(tmp_path / "absent" / "_schema.py"))
+    monkeypatch.setattr(_schema, "SOURCE", None)
     path = write_pyproject(tmp_path, '[tool.lazymed]\nlazy = ["a"]\n')
     assert load_config(path).table["memory"]["warning_mb"] == 100
     assert load_config(path).table["memory"]["warning_mb"] == 100
     assert len(parse_calls) == 1
+    (cache,) = _cache_dir().glob("*.marshal")
+    assert marshal.loads(cache.read_bytes())[4] is not None  # validated tables stored
     monkeypatch.setitem(_schema.DEFAULTS, "memory", {**_schema.MEMORY_DEFAULTS, "warning_mb": 90})
     assert load_config(path).table["memory"]["warning_mb"] == 90  # other defaults: a miss
     assert len(parse_calls) == 2
+
+
+def test_a_process_holding_an_older_schema_does_not_store_under_the_new_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # lazymed upgraded in place while this process runs with the schema it imported before:
+    # its validation (old defaults) must not be filed under the new file's key, or every later
+    # start would be served the old defaults.
+    monkeypatch.setattr(_schema, "SOURCE", b"# the schema this process imported, since replaced")
+    path = write_pyproject(tmp_path / "proj", '[tool.lazymed]\nlazy = ["a"]\n')
+    assert load_config(path).lazy == ("a",)
+    (cache,) = _cache_dir().glob("*.marshal")
+    assert marshal.loads(cache.read_bytes())[4] is None  # the raw table only
+    code = f"""
+        import json, marshal
+        from lazymed._config import load_config
+        load_config({str(path)!r})
+        print(json.dumps(marshal.loads(open({str(cache)!r}, "rb").read())[4] is not None))
+    """
+    env = {"LAZYMED_CACHE_DIR": os.environ["LAZYMED_CACHE_DIR"]}
+    proc = run_python(code, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert last_json(proc.stdout) is True  # a fresh process, the current schema: stored
+
+
+def test_two_installs_of_the_same_version_share_cache_entries(tmp_path: Path) -> None:
+    # Two copies of the package (two virtual environments, tox environments) reading one
+    # pyproject.toml through one cache directory: after the first parse, both hit.
+    import shutil
+
+    for copy in ("one", "two"):
+        shutil.copytree(
+            Path(lazymed.__file__).parent,
+            tmp_path / copy / "lazymed",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+    path = write_pyproject(tmp_path / "proj", '[tool.lazymed]\nlazy = ["lm_x"]\n')
+    code = f"""
+        import json, sys
+        import lazymed
+        lazymed.install(config={str(path)!r})
+        print(json.dumps([lazymed.__file__, "tomllib" in sys.modules]))
+    """
+    seen = []
+    for copy in ("one", "two", "one", "two"):
+        env = {"LAZYMED_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(tmp_path / copy)}
+        proc = run_python(code, cwd=tmp_path, env=env)
+        assert proc.returncode == 0, proc.stderr
+        where, parsed = last_json(proc.stdout)  # type: ignore[misc]
+        assert where.startswith(str(tmp_path / copy))
+        seen.append(parsed)
+    assert seen == [True, False, False, False]
 
 
 def test_a_cache_hit_brings_the_defaults_it_was_validated_with(tmp_path: Path) -> None:

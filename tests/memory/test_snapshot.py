@@ -15,7 +15,13 @@ import lazymed.memory as memory
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_snapshot_is_json_ready_with_every_section(tmp_path: Path) -> None:
+def test_snapshot_is_json_ready_with_every_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lazymed.memory import _snapshot
+
+    # lazymed.isolate registers its own "services" section when an earlier test imported it
+    monkeypatch.delitem(_snapshot._PROVIDERS, "services", raising=False)
     (tmp_path / "snapmod.py").write_text("X = 1\n")
     import sys
 

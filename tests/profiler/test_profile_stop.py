@@ -195,3 +195,36 @@ def test_duration_from_a_thread_without_signals(tmp_path: Path) -> None:
     thread.start()
     thread.join(60)
     assert found == {"stopped_by": "duration", "interrupted": False}
+
+
+def test_duration_from_a_thread_when_sigint_is_ignored(tmp_path: Path) -> None:
+    """A process started with SIGINT ignored (any `cmd &` in a script) profiling from a thread:
+    the target inherits SIG_IGN, yet the profiler's SIGINT must still end it with a report."""
+    import signal
+    import threading
+
+    from lazymed.profiler import Target, profile
+
+    target = Target("code", "import time\nwhile True:\n    time.sleep(0.05)\n")
+    found: dict[str, object] = {}
+
+    def work() -> None:
+        report = profile(
+            target,
+            alloc=False,
+            baseline=False,
+            duration=1.0,
+            cwd=str(tmp_path),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        found["stopped_by"], found["interrupted"] = report.run.stopped_by, report.run.interrupted
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join(60)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert found == {"stopped_by": "duration", "interrupted": False}
