@@ -3,8 +3,8 @@
 * **File** — finding ``pyproject.toml`` and reading its table through a parse cache (``tomllib``
   costs ~10 ms to import): the parsed table, and once validated its validated form with the
   defaults it was validated against, are cached with :mod:`marshal`, keyed by the file's path,
-  size, mtime, ctime and inode (as CPython validates bytecode caches) and by the bytes of
-  :mod:`lazymed._schema`'s source; a hit costs one ``stat`` and two small reads.
+  size, mtime, ctime and inode (as CPython validates bytecode caches), by lazymed's version and
+  by the bytes of :mod:`lazymed._schema`'s source; a hit costs one ``stat`` and two small reads.
 * **Layers**, lowest first: defaults < the file's ``[tool.lazymed]`` < the active profile
   ``[tool.lazymed.profiles.NAME]`` < environment variables ``LAZYMED_*`` < ``install()``
   keywords. Tables merge key by key; everything else (lists, strings, numbers) replaces.
@@ -63,7 +63,7 @@ def config_error(message: str) -> "ConfigError":
     return ConfigError(message)
 
 
-_CACHE_VERSION = 3
+_CACHE_VERSION = 4
 # A parse-cache entry: (raw [tool.lazymed] table, validated or None, stamp, cache file); validated
 # is (base table, {profile: table}, defaults).
 Entry = tuple[object, object, object, "str | None"]
@@ -72,27 +72,51 @@ _SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "_schema.py")
 
 
 def _schema_stamp() -> object:
-    """What identifies the schema cached tables were validated against, without importing it:
-    the bytes of its source file (~7 KB, one read). Installs of the same version share entries
-    (two virtual environments, tox environments); any change of the file is a miss, even one
-    that keeps its size and mtime. Without a source (a sourceless or zipped install), the
-    schema's data as marshal bytes (format 2: equal data, equal bytes)."""
+    """What identifies the rules cached tables were validated with, without importing them:
+    lazymed's version (a release that changes the validator changes it) and the bytes of the
+    schema's source (~7 KB, one read), so installs of the same version share entries and any
+    edit of the schema is a miss, even one that keeps size and mtime. Without a source (a
+    sourceless or zipped install), the schema's data as marshal bytes (format 2: equal data,
+    equal bytes). Validation rules edited without a version change (a development checkout) need
+    the cache emptied: ``LAZYMED_CACHE_DIR=`` or remove its directory."""
+    version = getattr(sys.modules.get(__package__ or ""), "__version__", None)
     try:
         with open(_SCHEMA_FILE, "rb") as fh:
-            return fh.read()
+            return (version, fh.read())
     except OSError:
         from . import _schema
 
-        return schema_identity(_schema)
+        return (version, _schema_data(_schema))
 
 
-def schema_identity(schema: "ModuleType") -> object:
-    """The identity (see :func:`_schema_stamp`) of the loaded schema module ``schema``: the
-    source bytes it recorded when it was imported, else its data as marshal bytes."""
-    source = getattr(schema, "SOURCE", None)
-    if isinstance(source, bytes):
-        return source
+def _schema_data(schema: "ModuleType | dict[str, object]") -> bytes:
+    if isinstance(schema, dict):
+        return marshal.dumps((schema["SCHEMA"], schema["DEFAULTS"]), 2)  # type: ignore[arg-type]
     return marshal.dumps((schema.SCHEMA, schema.DEFAULTS), 2)
+
+
+def _validated_with(stamp: object) -> bool:
+    """Whether the schema module this process imported is the one ``stamp`` (a
+    :func:`_schema_stamp`) names. Checked on a cache miss before validated tables are stored: a
+    process that imported an older schema before an in-place upgrade, or ran a stale ``.pyc``,
+    must not file its result under the new file's key. Compares data: the loaded module's with
+    that of the source the key holds, run apart (~1 ms, on a miss only)."""
+    from . import _schema
+
+    if not isinstance(stamp, tuple) or len(stamp) != 2:
+        return False
+    version, data = stamp
+    if version != getattr(sys.modules.get(__package__ or ""), "__version__", None):
+        return False
+    loaded = _schema_data(_schema)
+    if data == loaded:
+        return True  # a sourceless install: the key is the data itself
+    namespace: dict[str, object] = {"__name__": f"{__package__}._schema_check"}
+    try:
+        exec(compile(data, _SCHEMA_FILE, "exec"), namespace)
+        return _schema_data(namespace) == loaded
+    except Exception:
+        return False
 
 
 def find(start_dir: "str | None") -> "tuple[str | None, Entry | None]":
@@ -185,11 +209,9 @@ def validated_tables(path: str, label: str, entry: "Entry | None" = None) -> "Va
 
         base, profiles = validate_document(table if isinstance(table, dict) else {}, label)
         validated = (base, profiles, _schema.DEFAULTS)
-        # Stored only under the key of the schema that validated it: a process that imported
-        # an older schema before an in-place upgrade must not file its result under the new
-        # file's key (every later start would get the old defaults).
+        # Stored only under the key of the schema that validated it (see _validated_with).
         assert isinstance(stamp, tuple)
-        if schema_identity(_schema) == stamp[-1]:
+        if _validated_with(stamp[-1]):
             _store(path, stamp, table, validated, cache)
     return validated  # type: ignore[return-value]
 

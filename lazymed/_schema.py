@@ -5,34 +5,15 @@ the core validates the whole document without importing any layer. Imports nothi
 
 Off the install path: read on a parse-cache miss (by :mod:`lazymed._validate`), for
 ``LAZYMED_*`` overrides, without a ``[tool.lazymed]`` file, and by the layers. A cache hit carries
-the defaults its tables were validated with, and the cache is keyed by this file's bytes
-(:mod:`lazymed._config`), so a start-up with a cached configuration never imports it: ~0.06 ms of
-the ~1 ms install path (docs/architecture.md).
+the defaults its tables were validated with, and the cache is keyed by lazymed's version and this
+file's bytes (:mod:`lazymed._config`), so a start-up with a cached configuration never imports
+it: ~0.06 ms of the ~1 ms install path (docs/architecture.md).
 """
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     Kind = tuple[object, ...]
     Schema = dict[str, Kind]
-
-
-def _own_source() -> "bytes | None":
-    # The bytes this module was imported from: the identity under which the parse cache files
-    # tables validated with it (lazymed._config.schema_identity). None without a source file.
-    # (A file replaced in the microseconds between Python reading it and this read would pair
-    # the new bytes with the old data.)
-    name = globals().get("__file__")
-    if not isinstance(name, str) or not name.endswith(".py"):
-        return None
-    try:
-        with open(name, "rb") as fh:
-            return fh.read()
-    except OSError:
-        return None
-
-
-#: The source bytes this schema was imported from (None for a sourceless or zipped install).
-SOURCE = _own_source()
 
 # A kind is a tuple whose first item names it; _validate.py interprets them:
 # ("modules",), ("choice", options), ("bool",), ("str",), ("int"|"number", minimum[, maximum]),

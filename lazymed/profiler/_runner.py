@@ -172,8 +172,11 @@ def spawn(
     stdout: Stream = None,
     stderr: Stream = None,
     duration: float | None = None,
+    reports: bool = True,
 ) -> tuple[int, float, int | None]:
     """Run ``cmd`` to completion: (exit status, wall seconds, peak RSS bytes or None).
+    ``reports``: the child writes a report at exit (the tracer); else (the plain run) a child
+    that ignores SIGINT is killed at a stop request rather than after the grace period.
 
     The child runs in a process group of its own (see :func:`_own_group`). A stop request
     (:class:`_Stop`: SIGINT or SIGTERM under :func:`stop_signals`, or ``duration`` seconds
@@ -213,7 +216,7 @@ def spawn(
         reason = exc.reason if isinstance(exc, _Stop) else "SIGINT"
         if timer:
             signal.setitimer(signal.ITIMER_REAL, 0)
-        code = _end_after_interrupt(proc, group=group, reason=reason)
+        code = _end_after_interrupt(proc, group=group, reason=reason, reports=reports)
         raise _ChildInterrupted(code, time.perf_counter() - start, reason) from None
     except BaseException:
         if proc.returncode is None:
@@ -240,17 +243,21 @@ def _kill_group(proc: subprocess.Popen[bytes], group: bool) -> None:
         proc.wait()
 
 
-def _end_after_interrupt(proc: subprocess.Popen[bytes], *, group: bool, reason: str) -> int:
+def _end_after_interrupt(
+    proc: subprocess.Popen[bytes], *, group: bool, reason: str, reports: bool = True
+) -> int:
     """Let a child that a stop request interrupted end by itself, so its tracer writes what it
     saw, then kill what is left of its process group.
 
     The child is sent SIGINT: to its whole process group at once when it has one; when it shares
     our terminal, a Ctrl-C there reached it already, so it is sent one only after
     :data:`INTERRUPT_FORWARD_AFTER` seconds (at once for SIGTERM or ``duration``). It is killed
-    after :data:`INTERRUPT_GRACE` seconds, or at once on a second stop request. Returns its exit
-    status."""
+    after :data:`INTERRUPT_GRACE` seconds, or at once on a second stop request, or at once when
+    it writes no report (``reports`` false: the plain run) and ignores SIGINT (a target started
+    with it ignored, where no handler of ours reset it at exec: ``cmd &``, or a thread). Returns
+    its exit status."""
     began = time.perf_counter()
-    forwarded = False
+    forwarded = deaf = False
     try:
         while True:
             code = proc.poll()
@@ -259,6 +266,8 @@ def _end_after_interrupt(proc: subprocess.Popen[bytes], *, group: bool, reason: 
                 return code
             waited = time.perf_counter() - began
             if not forwarded and (group or reason != "SIGINT" or waited >= INTERRUPT_FORWARD_AFTER):
+                # (Read before sending: the tracer itself ignores SIGINT while it writes.)
+                deaf = not reports and _ignores_sigint(proc.pid)
                 try:
                     if group:
                         os.killpg(proc.pid, signal.SIGINT)
@@ -267,13 +276,26 @@ def _end_after_interrupt(proc: subprocess.Popen[bytes], *, group: bool, reason: 
                 except (ProcessLookupError, PermissionError):
                     pass
                 forwarded = True
-            if waited >= INTERRUPT_GRACE:
+            if waited >= INTERRUPT_GRACE or deaf:
                 _kill_group(proc, group)
                 return proc.returncode
             time.sleep(0.02)
     except BaseException:
         _kill_group(proc, group)
         raise
+
+
+def _ignores_sigint(pid: int) -> bool:
+    """Whether process ``pid`` ignores SIGINT (``SigIgn`` in ``/proc/PID/status``; False where
+    that cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"SigIgn:"):
+                    return bool(int(line.split()[1], 16) >> (signal.SIGINT - 1) & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
 
 
 _run_numbers = itertools.count()
@@ -346,6 +368,7 @@ def plain_run(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             duration=duration,
+            reports=False,
         )
     except _ChildInterrupted as exc:
         interrupted = exc.reason != "duration"

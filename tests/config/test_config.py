@@ -783,7 +783,6 @@ def test_without_the_schema_source_the_cache_keys_on_the_schema_itself(
 ) -> None:
     # A sourceless or zipped install has no _schema.py to read: the schema's data is the key.
     monkeypatch.setattr(_config, "_SCHEMA_FILE", str(tmp_path / "absent" / "_schema.py"))
-    monkeypatch.setattr(_schema, "SOURCE", None)
     path = write_pyproject(tmp_path, '[tool.lazymed]\nlazy = ["a"]\n')
     assert load_config(path).table["memory"]["warning_mb"] == 100
     assert load_config(path).table["memory"]["warning_mb"] == 100
@@ -798,10 +797,10 @@ def test_without_the_schema_source_the_cache_keys_on_the_schema_itself(
 def test_a_process_holding_an_older_schema_does_not_store_under_the_new_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # lazymed upgraded in place while this process runs with the schema it imported before:
-    # its validation (old defaults) must not be filed under the new file's key, or every later
-    # start would be served the old defaults.
-    monkeypatch.setattr(_schema, "SOURCE", b"# the schema this process imported, since replaced")
+    # lazymed upgraded in place while this process runs with the schema it imported before (or
+    # a stale .pyc ran): its validation (old defaults) must not be filed under the new file's
+    # key, or every later start would be served the old defaults.
+    monkeypatch.setitem(_schema.DEFAULTS, "memory", {**_schema.MEMORY_DEFAULTS, "budget_mb": 49})
     path = write_pyproject(tmp_path / "proj", '[tool.lazymed]\nlazy = ["a"]\n')
     assert load_config(path).lazy == ("a",)
     (cache,) = _cache_dir().glob("*.marshal")
@@ -816,6 +815,19 @@ def test_a_process_holding_an_older_schema_does_not_store_under_the_new_key(
     proc = run_python(code, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     assert last_json(proc.stdout) is True  # a fresh process, the current schema: stored
+
+
+def test_another_lazymed_version_is_a_miss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parse_calls: list[str]
+) -> None:
+    # A release may change the validator and not the schema: the version is part of the key.
+    path = write_pyproject(tmp_path, '[tool.lazymed]\nlazy = ["a"]\n')
+    assert load_config(path).lazy == ("a",)
+    assert load_config(path).lazy == ("a",)
+    assert len(parse_calls) == 1
+    monkeypatch.setattr(lazymed, "__version__", "99.0")
+    assert load_config(path).lazy == ("a",)
+    assert len(parse_calls) == 2
 
 
 def test_two_installs_of_the_same_version_share_cache_entries(tmp_path: Path) -> None:
@@ -917,7 +929,7 @@ def test_corrupt_cache_file_is_ignored_and_rewritten(
         cache.write_bytes(payload)
         assert load_config(path).lazy == ("good",), payload
         version, cached_path, _stamp, table, validated = marshal.loads(cache.read_bytes())
-        assert (version, cached_path, table) == (3, str(path), {"lazy": ["good"]})
+        assert (version, cached_path, table) == (4, str(path), {"lazy": ["good"]})
         assert validated == ({"lazy": ("good",)}, {}, _schema.DEFAULTS)
     assert len(parse_calls) == 1 + len(payloads)
     load_config(path)

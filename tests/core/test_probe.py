@@ -175,3 +175,78 @@ def test_threads_reading_while_the_descriptor_is_closed_get_readings_and_leak_no
             if os.readlink(f"/proc/self/fd/{fd}").endswith("/statm"):
                 statm.append(fd)
     assert len(statm) <= 1, statm
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_after_a_close_all_leaves_another_readers_statm_open() -> None:
+    # After a close-all, another component's own open of /proc/self/statm takes lazymed's old
+    # number: the same file and inode, but not lazymed's descriptor (ours is O_NONBLOCK).
+    assert _probe.rss_bytes() is not None
+    old = _probe._STATM[0][0]
+    os.close(old)
+    other = os.open("/proc/self/statm", os.O_RDONLY)
+    try:
+        assert other == old
+
+        def child() -> str:
+            try:
+                os.pread(other, 16, 0)
+            except OSError as exc:
+                return f"closed: {exc}"
+            return "open"
+
+        assert _in_child(child) == "open"
+        reading = _probe.rss_bytes()  # and the parent reads through a descriptor of its own
+        assert reading is not None and _probe._STATM[0][0] != other
+    finally:
+        os.close(other)
+
+
+def test_a_number_reused_by_a_file_during_readings_never_gives_its_numbers(tmp_path: Path) -> None:
+    fake = tmp_path / "fake"
+    fake.write_bytes(b"1 999999 3\n")  # a reading of this would be 999999 pages
+    readings: list[int | None] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            readings.append(_probe.rss_bytes())
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(300):
+            with contextlib.suppress(OSError, IndexError):
+                number = _probe._STATM[0][0]
+                os.close(number)
+                fd = os.open(fake, os.O_RDONLY)  # likely takes the number just freed
+                stop.wait(0.0005)  # the readers meet it there
+                os.close(fd)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert 999999 * PAGE not in readings
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_fork_during_another_threads_first_reading_leaks_nothing() -> None:
+    leaked = 0
+    for _ in range(60):
+        _probe._drop_statm()
+        thread = threading.Thread(target=_probe.rss_bytes)
+        thread.start()
+
+        def child() -> str:
+            parent = f"/proc/{os.getppid()}/statm"
+            held = []
+            for fd in os.listdir("/proc/self/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/self/fd/{fd}") == parent:
+                        held.append(fd)
+            return str(len(held))
+
+        leaked += int(_in_child(child))
+        thread.join()
+    assert leaked == 0

@@ -199,11 +199,14 @@ def test_duration_from_a_thread_without_signals(tmp_path: Path) -> None:
 
 def test_duration_from_a_thread_when_sigint_is_ignored(tmp_path: Path) -> None:
     """A process started with SIGINT ignored (any `cmd &` in a script) profiling from a thread:
-    the target inherits SIG_IGN, yet the profiler's SIGINT must still end it with a report."""
+    the target inherits SIG_IGN, yet the profiler's SIGINT must still end the traced run with a
+    report, and the untraced plain run (which keeps SIG_IGN) must not sit out the grace period
+    (its time is the overhead's baseline)."""
     import signal
     import threading
 
     from lazymed.profiler import Target, profile
+    from lazymed.profiler._runner import INTERRUPT_GRACE
 
     target = Target("code", "import time\nwhile True:\n    time.sleep(0.05)\n")
     found: dict[str, object] = {}
@@ -212,13 +215,15 @@ def test_duration_from_a_thread_when_sigint_is_ignored(tmp_path: Path) -> None:
         report = profile(
             target,
             alloc=False,
-            baseline=False,
+            baseline=True,
             duration=1.0,
             cwd=str(tmp_path),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         found["stopped_by"], found["interrupted"] = report.run.stopped_by, report.run.interrupted
+        plain = report.overhead.plain_seconds if report.overhead else None
+        found["plain_sat_out_the_grace"] = plain is None or plain >= INTERRUPT_GRACE
 
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -227,4 +232,32 @@ def test_duration_from_a_thread_when_sigint_is_ignored(tmp_path: Path) -> None:
         thread.join(60)
     finally:
         signal.signal(signal.SIGINT, previous)
-    assert found == {"stopped_by": "duration", "interrupted": False}
+    assert found == {
+        "stopped_by": "duration",
+        "interrupted": False,
+        "plain_sat_out_the_grace": False,
+    }
+
+
+def test_ignores_sigint_reads_the_childs_disposition() -> None:
+    import signal
+
+    from lazymed.profiler._runner import _ignores_sigint
+
+    code = (
+        "import signal, sys, time\n"
+        "if sys.argv[1] == '1':\n"
+        "    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    for ignore in (True, False):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, "1" if ignore else "0"], stdout=subprocess.PIPE
+        )
+        try:
+            assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+            assert _ignores_sigint(proc.pid) is ignore
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
