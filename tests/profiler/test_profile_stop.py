@@ -170,39 +170,9 @@ def test_duration_must_be_positive(tmp_path: Path) -> None:
     assert "--duration must be a positive number of seconds" in proc.stderr
 
 
-def test_duration_from_a_thread_without_signals(tmp_path: Path) -> None:
-    """``profile(duration=...)`` outside the main thread (no SIGALRM there) polls instead."""
-    import threading
-
-    from lazymed.profiler import Target, profile
-
-    target = Target("code", "import time\nwhile True:\n    time.sleep(0.05)\n")
-    found: dict[str, object] = {}
-
-    def work() -> None:
-        report = profile(
-            target,
-            alloc=False,
-            baseline=False,
-            duration=1.0,
-            cwd=str(tmp_path),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        found["stopped_by"], found["interrupted"] = report.run.stopped_by, report.run.interrupted
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    thread.join(60)
-    assert found == {"stopped_by": "duration", "interrupted": False}
-
-
-def test_duration_from_a_thread_when_sigint_is_ignored(tmp_path: Path) -> None:
-    """A process started with SIGINT ignored (any `cmd &` in a script) profiling from a thread:
-    the target inherits SIG_IGN, yet the profiler's SIGINT must still end the traced run with a
-    report, and the untraced plain run (which keeps SIG_IGN) must not sit out the grace period
-    (its time is the overhead's baseline)."""
-    import signal
+def _profile_in_a_thread(tmp_path: Path) -> dict[str, object]:
+    """``profile(duration=1)`` of an endless target from a thread (no SIGALRM there: it polls),
+    with a plain run; what its report says of the stop and of the plain run's time."""
     import threading
 
     from lazymed.profiler import Target, profile
@@ -225,11 +195,29 @@ def test_duration_from_a_thread_when_sigint_is_ignored(tmp_path: Path) -> None:
         plain = report.overhead.plain_seconds if report.overhead else None
         found["plain_sat_out_the_grace"] = plain is None or plain >= INTERRUPT_GRACE
 
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(60)
+    return found
+
+
+def test_duration_from_a_thread_without_signals(tmp_path: Path) -> None:
+    """``profile(duration=...)`` outside the main thread (no SIGALRM there) polls instead."""
+    assert _profile_in_a_thread(tmp_path) == {
+        "stopped_by": "duration",
+        "interrupted": False,
+        "plain_sat_out_the_grace": False,
+    }
+
+
+def test_duration_from_a_thread_when_sigint_is_ignored(tmp_path: Path) -> None:
+    """A process started with SIGINT ignored (any `cmd &` in a script) profiling from a thread:
+    the target inherits SIG_IGN, yet the profiler's SIGINT must still end the traced run with a
+    report, and the untraced plain run (which keeps SIG_IGN) must not sit out the grace period
+    (its time is the overhead's baseline)."""
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        thread = threading.Thread(target=work)
-        thread.start()
-        thread.join(60)
+        found = _profile_in_a_thread(tmp_path)
     finally:
         signal.signal(signal.SIGINT, previous)
     assert found == {
@@ -240,8 +228,6 @@ def test_duration_from_a_thread_when_sigint_is_ignored(tmp_path: Path) -> None:
 
 
 def test_ignores_sigint_reads_the_childs_disposition() -> None:
-    import signal
-
     from lazymed.profiler._runner import _ignores_sigint
 
     code = (
