@@ -28,7 +28,6 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from types import ModuleType
 
     from ._errors import ConfigError
 
@@ -86,13 +85,11 @@ def _schema_stamp() -> object:
     except OSError:
         from . import _schema
 
-        return (version, _schema_data(_schema))
+        return (version, _schema_data(_schema.SCHEMA, _schema.DEFAULTS))
 
 
-def _schema_data(schema: "ModuleType | dict[str, object]") -> bytes:
-    if isinstance(schema, dict):
-        return marshal.dumps((schema["SCHEMA"], schema["DEFAULTS"]), 2)  # type: ignore[arg-type]
-    return marshal.dumps((schema.SCHEMA, schema.DEFAULTS), 2)
+def _schema_data(schema: object, defaults: object) -> bytes:
+    return marshal.dumps((schema, defaults), 2)  # type: ignore[arg-type]  # dicts of tuples, str
 
 
 def _validated_with(stamp: object) -> bool:
@@ -103,18 +100,17 @@ def _validated_with(stamp: object) -> bool:
     that of the source the key holds, run apart (~1 ms, on a miss only)."""
     from . import _schema
 
-    if not isinstance(stamp, tuple) or len(stamp) != 2:
+    # (The version in the stamp is this process's own: only the schema part can disagree.)
+    data = stamp[1] if isinstance(stamp, tuple) and len(stamp) == 2 else None
+    if not isinstance(data, bytes):
         return False
-    version, data = stamp
-    if version != getattr(sys.modules.get(__package__ or ""), "__version__", None):
-        return False
-    loaded = _schema_data(_schema)
+    loaded = _schema_data(_schema.SCHEMA, _schema.DEFAULTS)
     if data == loaded:
         return True  # a sourceless install: the key is the data itself
     namespace: dict[str, object] = {"__name__": f"{__package__}._schema_check"}
     try:
         exec(compile(data, _SCHEMA_FILE, "exec"), namespace)
-        return _schema_data(namespace) == loaded
+        return _schema_data(namespace["SCHEMA"], namespace["DEFAULTS"]) == loaded
     except Exception:
         return False
 
