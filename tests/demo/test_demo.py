@@ -96,8 +96,25 @@ def _close(a: int, b: int) -> bool:
     return abs(a - b) <= max(2 * MIB, 0.05 * max(a, b))
 
 
+def _why_failed(run: DemoRun) -> str:
+    """What a non-zero demo exit came from: the two verdicts and every cross-check disagreement
+    (the demo's stderr holds only its epilogue)."""
+    doc = run.document or {}
+    disagreements = [
+        (r.get("mode"), name, p)
+        for r in doc.get("runs", [])
+        for name, phase in r.get("phases", {}).items()
+        for p in phase.get("disagreements", [])
+    ]
+    return (
+        f"identical_responses={doc.get('identical_responses')} "
+        f"cross_checks_agree={doc.get('cross_checks_agree')} disagreements={disagreements}\n"
+        + run.stderr[-4000:]
+    )
+
+
 def test_demo_succeeds_and_prints_progress_on_stderr(demo: DemoRun) -> None:
-    assert demo.returncode == 0, demo.stderr[-4000:]
+    assert demo.returncode == 0, _why_failed(demo)
     assert "[lazymed demo] eager: starting a fresh interpreter" in demo.stderr
     assert "[lazymed demo] lazy: first RAG request" in demo.stderr
 
@@ -365,7 +382,7 @@ def test_repeat_runs_each_mode_n_times_and_judges_the_median(repeated: DemoRun) 
     from lazymed.demo import render_plain, table_rows
 
     doc = repeated.document
-    assert repeated.returncode == 0, repeated.stderr[-4000:]
+    assert repeated.returncode == 0, _why_failed(repeated)
     assert doc["repeat"] == 2
     assert [r["mode"] for r in doc["runs"]] == ["eager", "lazy", "eager", "lazy"]
     assert len(doc["checks"]) == 2 * 12 and len(doc["summary"]) == 2
